@@ -1,0 +1,223 @@
+"""The `scim-emulator` command: thin over `create_app`; `serve` is the default command."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import click
+from aiohttp import web
+
+from emulator import __version__
+from emulator.app import (
+    STARTUP,
+    StoreCorrupt,
+    StoreLocked,
+    create_app,
+    open_token_registry,
+    running_server_url,
+)
+from emulator.config import EmulatorConfig, default_data_dir
+from emulator.scim.schema import PROFILES
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def data_dir_option(func):
+    return click.option(
+        "--data-dir",
+        envvar="SCIM_EMULATOR_DATA_DIR",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=default_data_dir,
+        show_default="a per-user data folder",
+        help="Folder holding the emulator's data file and journal; it is created if missing.",
+    )(func)
+
+
+@click.group(invoke_without_command=True)
+@click.version_option(__version__, prog_name="scim-emulator")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """A local, offline emulator of Starburst Galaxy's SCIM receiver (and more to come).
+
+    With no command it runs `serve`.
+    """
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(serve)
+
+
+@main.command()
+@click.option(
+    "--host",
+    envvar="SCIM_EMULATOR_HOST",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; keep 127.0.0.1 unless other machines must reach it.",
+)
+@click.option(
+    "--port",
+    envvar="SCIM_EMULATOR_PORT",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="TCP port to listen on.",
+)
+@data_dir_option
+@click.option(
+    "--scim-profile",
+    envvar="SCIM_EMULATOR_SCIM_PROFILE",
+    type=click.Choice(PROFILES),
+    default="galaxy",
+    show_default=True,
+    help="Which attributes the SCIM receiver stores: Galaxy's supported subset, or the full "
+    "core User schema with the enterprise extension.",
+)
+@click.option(
+    "--token",
+    envvar="SCIM_EMULATOR_TOKEN",
+    default=None,
+    help="A fixed access token accepted besides generated ones, for CI; prefer the "
+    "environment variable, since command lines are visible to other users.",
+)
+@click.option(
+    "--max-body-size",
+    envvar="SCIM_EMULATOR_MAX_BODY_SIZE",
+    type=click.IntRange(1024),
+    default=1024 * 1024,
+    show_default=True,
+    help="Largest request body accepted, in bytes; larger ones get a SCIM 413 error.",
+)
+@click.option(
+    "--log-level",
+    envvar="SCIM_EMULATOR_LOG_LEVEL",
+    type=click.Choice(LOG_LEVELS),
+    default="info",
+    show_default=True,
+    help="How much the server logs; 'debug' adds one access-log line per request.",
+)
+def serve(
+    host: str,
+    port: int,
+    data_dir: Path,
+    scim_profile: str,
+    token: str | None,
+    max_body_size: int,
+    log_level: str,
+) -> None:
+    """Run the emulator until interrupted (Ctrl-C or SIGTERM stop it cleanly)."""
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = EmulatorConfig(
+        data_dir=data_dir,
+        host=host,
+        port=port,
+        scim_profile=scim_profile,
+        token=token or None,
+        log_level=log_level,
+        max_body_bytes=max_body_size,
+    )
+    app = create_app(config)
+
+    def banner(_: str) -> None:
+        info = app[STARTUP]
+        click.echo(f"scim-emulator {__version__} listening on {config.base_url} (data: {data_dir})")
+        click.echo(f"  Galaxy SCIM URL:      {info.scim_url}")
+        if info.new_token:
+            click.echo(f"  Galaxy access token:  {info.new_token}")
+            click.echo("    (shown once, like Galaxy's 'Generate access token': copy it now)")
+        else:
+            click.echo(
+                f"  Galaxy access tokens: {info.live_tokens} valid; "
+                "`scim-emulator token create` makes another"
+            )
+        click.echo(f"  Control API:          {config.base_url}/_emulator/health")
+        click.echo("Press Ctrl-C to stop.")
+
+    try:
+        web.run_app(
+            app,
+            host=host,
+            port=port,
+            print=banner,
+            access_log=logging.getLogger("aiohttp.access") if log_level == "debug" else None,
+        )
+    except (StoreLocked, StoreCorrupt) as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+@main.group()
+def token() -> None:
+    """Manage Galaxy's SCIM access tokens, with or without a running server."""
+
+
+def _control(data_dir: Path, method: str, path: str, body: dict | None = None) -> dict:
+    """Ask the server holding `data_dir` to do it, so the two never write the folder at once."""
+    url = running_server_url(data_dir)
+    if url is None:
+        raise click.ClickException(f"{data_dir} is locked by a server whose address is unknown")
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        f"{url}/_emulator{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        raise click.ClickException(json.loads(exc.read() or b"{}").get("error", str(exc))) from None
+    except OSError as exc:
+        raise click.ClickException(f"the server at {url} holding {data_dir} did not answer: {exc}") from None
+
+
+@token.command("create")
+@data_dir_option
+@click.option("--name", default="", help="A label that tells this token apart in `token list`.")
+def token_create(data_dir: Path, name: str) -> None:
+    """Generate a token and print it alone on one line (it is never shown again)."""
+    try:
+        with open_token_registry(data_dir) as tokens:
+            secret = tokens.create(name).secret
+    except StoreLocked:
+        secret = _control(data_dir, "POST", "/tokens", {"name": name})["token"]
+    click.echo(secret)
+
+
+@token.command("list")
+@data_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print the tokens as a JSON array.")
+def token_list(data_dir: Path, as_json: bool) -> None:
+    """List tokens by id, name, hint and state; secrets are never shown."""
+    try:
+        with open_token_registry(data_dir) as tokens:
+            rows = tokens.list()
+    except StoreLocked:
+        rows = _control(data_dir, "GET", "/tokens")["tokens"]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        state = f"revoked {row['revoked']}" if row["revoked"] else "valid"
+        click.echo(f"{row['id']}  {row['hint']:<14} {state:<34} {row['name']}")
+
+
+@token.command("revoke")
+@data_dir_option
+@click.argument("token_id")
+def token_revoke(data_dir: Path, token_id: str) -> None:
+    """Revoke the token with id TOKEN_ID (from `token list`); clients using it get 401."""
+    try:
+        with open_token_registry(data_dir) as tokens:
+            found = tokens.revoke(token_id)
+    except StoreLocked:
+        found = _control(data_dir, "DELETE", f"/tokens/{token_id}")
+    if found is None:
+        raise click.ClickException(f"no token with id {token_id!r}; see `scim-emulator token list`")
+    click.echo(f"revoked {token_id}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The `/_emulator/` API: powers only an emulator has (health, tokens, recorded exchanges)."""

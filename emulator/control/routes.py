@@ -1,0 +1,119 @@
+"""`/_emulator/` endpoints. Reads have no side effects; every answer is JSON, errors included."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from emulator.galaxy.scim_routes import GALAXY_SCIM, GalaxyScim
+from emulator.galaxy.tokens import public_view
+
+HEALTH_PATH = "/_emulator/health"
+
+
+def _galaxy(request: web.Request) -> GalaxyScim:
+    return request.config_dict[GALAXY_SCIM]
+
+
+def json_error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message, "status": status}, status=status)
+
+
+def _int_param(request: web.Request, name: str, default: int | None, low: int = 0) -> int | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise web.HTTPBadRequest(
+            text=f'{{"error": "{name} must be a whole number", "status": 400}}',
+            content_type="application/json",
+        ) from None
+    if value < low:
+        raise web.HTTPBadRequest(
+            text=f'{{"error": "{name} must be at least {low}", "status": 400}}',
+            content_type="application/json",
+        )
+    return value
+
+
+async def health(request: web.Request) -> web.Response:
+    """Answers 200 once the store is loaded and the server listens: the readiness probe."""
+    galaxy = _galaxy(request)
+    return web.json_response(
+        {
+            "status": "ready",
+            "scimProfile": galaxy.profile.name,
+            "users": len(galaxy.directory.users.table),
+            "groups": len(galaxy.directory.groups.table),
+        }
+    )
+
+
+async def list_exchanges(request: web.Request) -> web.Response:
+    """The newest SCIM exchanges, oldest first; `since=<seq>` polls for new ones."""
+    entries = _galaxy(request).exchanges.query(
+        limit=_int_param(request, "limit", 100, 1),
+        method=request.query.get("method"),
+        status=_int_param(request, "status", None, 100),
+        path_contains=request.query.get("path"),
+        since=_int_param(request, "since", 0),
+    )
+    return web.json_response({"exchanges": entries, "count": len(entries)})
+
+
+async def clear_exchanges(request: web.Request) -> web.Response:
+    _galaxy(request).exchanges.clear()
+    return web.Response(status=204)
+
+
+async def list_tokens(request: web.Request) -> web.Response:
+    return web.json_response({"tokens": _galaxy(request).tokens.list()})
+
+
+async def create_token(request: web.Request) -> web.Response:
+    """Generate a token; the answer is the only place its secret ever appears."""
+    name = ""
+    if request.body_exists:
+        try:
+            body = await request.json()
+        except ValueError:
+            return json_error(400, 'the body must be a JSON object such as {"name": "CI"}')
+        if not isinstance(body, dict) or not isinstance(body.get("name", ""), str):
+            return json_error(400, "the body must be a JSON object with an optional string 'name'")
+        name = body.get("name", "")
+    galaxy = _galaxy(request)
+    new = galaxy.tokens.create(name)
+    await galaxy.commit()
+    return web.json_response({**public_view(new.record), "token": new.secret}, status=201)
+
+
+async def revoke_token(request: web.Request) -> web.Response:
+    galaxy = _galaxy(request)
+    revoked = galaxy.tokens.revoke(request.match_info["id"])
+    if revoked is None:
+        return json_error(404, f"no token with id {request.match_info['id']!r}")
+    await galaxy.commit()
+    return web.json_response(revoked)
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler) -> web.StreamResponse:
+    """Unknown paths and wrong methods answer JSON too, never an HTML page."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.content_type == "application/json":
+            raise
+        return json_error(exc.status, exc.reason)
+
+
+def create_control_app() -> web.Application:
+    app = web.Application(middlewares=[json_errors])
+    app.router.add_get("/health", health)
+    app.router.add_get("/exchanges", list_exchanges)
+    app.router.add_delete("/exchanges", clear_exchanges)
+    app.router.add_get("/tokens", list_tokens)
+    app.router.add_post("/tokens", create_token)
+    app.router.add_delete("/tokens/{id}", revoke_token)
+    return app

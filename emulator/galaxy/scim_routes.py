@@ -1,0 +1,383 @@
+"""Galaxy's SCIM 2.0 receiver over HTTP (RFC 7644): the URL table, the handlers, and the
+middleware that turns every failure into a SCIM Error body and records every exchange."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+import orjson
+from aiohttp import web
+
+from emulator.clock import Clock
+from emulator.galaxy.directory import GalaxyDirectory
+from emulator.galaxy.exchanges import ExchangeLog
+from emulator.galaxy.tokens import TokenRegistry
+from emulator.scim import errors
+from emulator.scim.discovery import (
+    resource_type_document,
+    resource_types_list,
+    schema_document,
+    schemas_list,
+    service_provider_config,
+)
+from emulator.scim.errors import ScimError
+from emulator.scim.projection import list_response, parse_paging
+from emulator.scim.schema import SEARCH_REQUEST, Profile
+
+log = logging.getLogger(__name__)
+
+SCIM_JSON = "application/scim+json"
+ACCEPTED_MEDIA = ("application/scim+json", "application/json")
+MAX_LOGGED_BODY = 64 * 1024
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+DISCOVERY = ("ServiceProviderConfig", "ResourceTypes", "Schemas")
+
+
+class GalaxyScim:
+    """What the receiver's handlers share; hung on the app under `GALAXY_SCIM`."""
+
+    def __init__(
+        self,
+        directory: GalaxyDirectory,
+        tokens: TokenRegistry,
+        exchanges: ExchangeLog,
+        clock: Clock,
+        commit: Callable[[], Awaitable[None]],
+        *,
+        max_results: int,
+        max_body_bytes: int,
+    ) -> None:
+        self.directory = directory
+        self.commit = commit
+        self.tokens = tokens
+        self.exchanges = exchanges
+        self.clock = clock
+        self.max_results = max_results
+        self.max_body_bytes = max_body_bytes
+
+    @property
+    def profile(self) -> Profile:
+        return self.directory.profile
+
+
+GALAXY_SCIM = web.AppKey("galaxy_scim", GalaxyScim)
+SCIM_PREFIX = web.AppKey("scim_prefix", str)
+
+
+def scim_response(body: dict | None, status: int = 200, headers: dict | None = None) -> web.Response:
+    if body is None:
+        return web.Response(status=status, headers=headers)
+    return web.Response(body=orjson.dumps(body), status=status, content_type=SCIM_JSON, headers=headers)
+
+
+def error_response(exc: ScimError) -> web.Response:
+    headers = {"WWW-Authenticate": 'Bearer realm="Starburst Galaxy SCIM"'} if exc.status == 401 else None
+    return scim_response(exc.to_json(), exc.status, headers)
+
+
+def _service(request: web.Request) -> GalaxyScim:
+    return request.config_dict[GALAXY_SCIM]
+
+
+def _base_url(request: web.Request) -> str:
+    return f"{request.scheme}://{request.host}{request.app[SCIM_PREFIX]}"
+
+
+# -- middleware ----------------------------------------------------------------------------------
+
+
+@web.middleware
+async def scim_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Record the exchange, check the bearer token, and render every failure as SCIM JSON."""
+    service = _service(request)
+    started = time.perf_counter()
+    try:
+        body = await request.read() if request.body_exists else b""
+    except web.HTTPRequestEntityTooLarge:
+        body = b""
+        response: web.StreamResponse = error_response(
+            ScimError(
+                413, f"request body is larger than the limit of {service.max_body_bytes} bytes", "tooLarge"
+            )
+        )
+    else:
+        response = await _guarded(request, handler, service)
+    service.exchanges.record(
+        {
+            "time": service.clock.timestamp(),
+            "method": request.method,
+            "path": request.path_qs,
+            "status": response.status,
+            "durationMs": round((time.perf_counter() - started) * 1000, 3),
+            "request": {"contentType": request.headers.get("Content-Type"), "body": _loggable(body)},
+            "response": {"body": _loggable(getattr(response, "body", None))},
+        }
+    )
+    return response
+
+
+async def _guarded(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]], service: GalaxyScim
+) -> web.StreamResponse:
+    try:
+        if request.match_info.http_exception is not None:
+            raise request.match_info.http_exception
+        if (request.match_info.route.name or "").split(".")[0] not in DISCOVERY:
+            _authenticate(request, service)
+        response = await handler(request)
+        if request.method in WRITES:
+            await service.commit()  # acknowledged only once the journal has it
+        return response
+    except ScimError as exc:
+        return error_response(exc)
+    except web.HTTPMethodNotAllowed as exc:
+        return error_response(
+            ScimError(
+                405,
+                f"{request.method} is not allowed on {request.path}; "
+                f"use {', '.join(sorted(exc.allowed_methods))}",
+            )
+        )
+    except web.HTTPNotFound:
+        return error_response(errors.not_found(f"no SCIM endpoint at {request.path}"))
+    except Exception:  # a bug must still answer in SCIM's format, and never with a traceback
+        log.exception("unexpected error answering %s %s", request.method, request.path)
+        return error_response(ScimError(500, "the emulator failed to process this request; see its log"))
+
+
+def _authenticate(request: web.Request, service: GalaxyScim) -> None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        raise ScimError(401, "missing access token: send 'Authorization: Bearer <Galaxy access token>'")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ScimError(401, "the Authorization header must be 'Bearer <Galaxy access token>'")
+    if not service.tokens.check(token.strip()):
+        raise ScimError(
+            401, "the access token is not valid: it was revoked, mistyped, or belongs to another data folder"
+        )
+
+
+def _loggable(body: bytes | None) -> object:
+    if not body:
+        return None
+    if not isinstance(body, bytes | bytearray):
+        return None
+    if len(body) > MAX_LOGGED_BODY:
+        return f"<{len(body)} bytes, not kept>"
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body[:2048].decode("utf-8", "replace")
+
+
+async def _json_body(request: web.Request) -> object:
+    media = request.content_type
+    if media not in ACCEPTED_MEDIA:
+        raise ScimError(
+            415, f"unsupported media type {media!r}: send the body as 'Content-Type: application/scim+json'"
+        )
+    raw = await request.read()
+    if not raw:
+        raise errors.invalid_syntax("the request body is empty; a JSON object is required")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise errors.invalid_syntax(f"the request body is not valid JSON: {exc}") from None
+
+
+# -- discovery -----------------------------------------------------------------------------------
+
+
+async def get_service_provider_config(request: web.Request) -> web.Response:
+    service = _service(request)
+    return scim_response(
+        service_provider_config(
+            service.profile,
+            max_results=service.max_results,
+            max_payload=service.max_body_bytes,
+            base_url=_base_url(request),
+        )
+    )
+
+
+async def get_resource_types(request: web.Request) -> web.Response:
+    profile, base = _service(request).profile, _base_url(request)
+    name = request.match_info.get("name")
+    if name is None:
+        return scim_response(resource_types_list(profile, base))
+    found = resource_type_document(profile, name, base)
+    if found is None:
+        raise errors.not_found(f"no resource type {name!r}; this service has User and Group")
+    return scim_response(found)
+
+
+async def get_schemas(request: web.Request) -> web.Response:
+    profile, base = _service(request).profile, _base_url(request)
+    urn = request.match_info.get("urn")
+    if urn is None:
+        return scim_response(schemas_list(profile, base))
+    found = schema_document(profile, urn, base)
+    if found is None:
+        raise errors.not_found(f"no schema {urn!r} in the {profile.name} profile")
+    return scim_response(found)
+
+
+# -- resources -----------------------------------------------------------------------------------
+
+
+def _kind(request: web.Request) -> str:
+    return "User" if request.match_info["type"] == "Users" else "Group"
+
+
+def _renderer(request: web.Request, kind: str, params=None) -> Callable[[dict, str], dict]:
+    params = request.query if params is None else params
+    return _service(request).directory.projector(
+        kind, params.get("attributes"), params.get("excludedAttributes")
+    )
+
+
+def _resource_response(
+    request: web.Request, render: Callable[[dict, str], dict], resource: dict, status: int = 200
+) -> web.Response:
+    base = _base_url(request)
+    body = render(resource, base)
+    headers = {"ETag": resource["meta"]["version"]}
+    if status == 201:
+        headers["Location"] = f"{base}/{request.match_info['type']}/{resource['id']}"
+    return scim_response(body, status, headers)
+
+
+async def create_resource(request: web.Request) -> web.Response:
+    kind = _kind(request)
+    body = await _json_body(request)
+    render = _renderer(request, kind)  # a bad `attributes` is rejected before anything is stored
+    resource = _service(request).directory.create(kind, body)
+    return _resource_response(request, render, resource, 201)
+
+
+async def get_resource(request: web.Request) -> web.Response:
+    kind = _kind(request)
+    resource = _service(request).directory.get(kind, request.match_info["id"])
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match and resource["meta"]["version"] in [t.strip() for t in if_none_match.split(",")]:
+        return web.Response(status=304, headers={"ETag": resource["meta"]["version"]})
+    return _resource_response(request, _renderer(request, kind), resource)
+
+
+async def replace_resource(request: web.Request) -> web.Response:
+    kind = _kind(request)
+    body = await _json_body(request)
+    render = _renderer(request, kind)
+    resource = _service(request).directory.replace(
+        kind, request.match_info["id"], body, request.headers.get("If-Match")
+    )
+    return _resource_response(request, render, resource)
+
+
+async def patch_resource(request: web.Request) -> web.Response:
+    kind = _kind(request)
+    body = await _json_body(request)
+    render = _renderer(request, kind)
+    resource = _service(request).directory.patch(
+        kind, request.match_info["id"], body, request.headers.get("If-Match")
+    )
+    return _resource_response(request, render, resource)
+
+
+async def delete_resource(request: web.Request) -> web.Response:
+    _service(request).directory.delete(
+        _kind(request), request.match_info["id"], request.headers.get("If-Match")
+    )
+    return web.Response(status=204)
+
+
+def _search(request: web.Request, kinds: list[str], params: dict) -> web.Response:
+    service = _service(request)
+    directory = service.directory
+    start, count = parse_paging(
+        _text(params.get("startIndex")), _text(params.get("count")), max_results=service.max_results
+    )
+    order = (params.get("sortOrder") or "ascending").lower()
+    if order not in ("ascending", "descending"):
+        raise errors.invalid_value(
+            f"sortOrder must be 'ascending' or 'descending', not {params.get('sortOrder')!r}"
+        )
+    base = _base_url(request)
+    if len(kinds) == 1:
+        windows = [(kinds[0], start, count)]
+    else:  # across types: take each type's first start+count matches, then slice the union
+        windows = [(kind, 1, start - 1 + count) for kind in kinds]
+    rendered: list[dict] = []
+    total = 0
+    failures: list[ScimError] = []
+    for kind, first, size in windows:
+        render = directory.projector(
+            kind, params.get("attributes"), params.get("excludedAttributes"), known_only=len(kinds) > 1
+        )
+        try:
+            page = directory.search(
+                kind, params.get("filter"), params.get("sortBy"), order == "descending", first, size
+            )
+        except ScimError as exc:
+            # Across types, a filter or sortBy naming another type's attribute matches nothing
+            # here; it is an error only when no type has the attributes it names.
+            failures.append(exc)
+            if len(failures) == len(kinds):
+                raise failures[0] from None
+            continue
+        total += page.total
+        rendered.extend(render(r, base) for r in page.resources)
+    if len(kinds) > 1:
+        rendered = rendered[start - 1 : start - 1 + count]
+    return scim_response(list_response(rendered, total, start))
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+async def list_resources(request: web.Request) -> web.Response:
+    return _search(request, [_kind(request)], dict(request.query))
+
+
+async def search_resources(request: web.Request) -> web.Response:
+    """POST /.search (RFC 7644 §3.4.3), per resource type or across both at the root."""
+    body = await _json_body(request)
+    if not isinstance(body, dict):
+        raise errors.invalid_syntax("the search request must be a JSON object")
+    schemas = body.get("schemas")
+    if not isinstance(schemas, list) or SEARCH_REQUEST not in schemas:
+        raise errors.invalid_syntax(f"a search request must list {SEARCH_REQUEST!r} in 'schemas'")
+    kinds = [_kind(request)] if "type" in request.match_info else ["User", "Group"]
+    return _search(request, kinds, body)
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/ServiceProviderConfig", get_service_provider_config, name="ServiceProviderConfig")
+    r.add_get("/ResourceTypes", get_resource_types, name="ResourceTypes")
+    r.add_get("/ResourceTypes/{name}", get_resource_types, name="ResourceTypes.one")
+    r.add_get("/Schemas", get_schemas, name="Schemas")
+    r.add_get("/Schemas/{urn}", get_schemas, name="Schemas.one")
+    r.add_post("/.search", search_resources)
+    resources = "{type:Users|Groups}"
+    r.add_post(f"/{resources}/.search", search_resources)
+    r.add_get(f"/{resources}", list_resources)
+    r.add_post(f"/{resources}", create_resource)
+    r.add_get(f"/{resources}/{{id}}", get_resource)
+    r.add_put(f"/{resources}/{{id}}", replace_resource)
+    r.add_patch(f"/{resources}/{{id}}", patch_resource)
+    r.add_delete(f"/{resources}/{{id}}", delete_resource)
+
+
+def create_scim_app(prefix: str) -> web.Application:
+    """The receiver as a sub-application; `prefix` is where it is mounted (for locations)."""
+    app = web.Application(middlewares=[scim_middleware])
+    app[SCIM_PREFIX] = prefix
+    add_routes(app)
+    return app

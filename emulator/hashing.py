@@ -1,0 +1,44 @@
+"""One-way hashes for the secrets the emulator keeps: access tokens and passwords."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+
+_PBKDF2_ROUNDS = 120_000
+
+
+def hash_token(token: str) -> str:
+    """A token is 256 random bits, so one SHA-256 is enough; slow hashing is for passwords."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_matches(token: str, stored_hash: str) -> bool:
+    return hmac.compare_digest(hash_token(token), stored_hash)
+
+
+def hash_password(password: str) -> str:
+    """PBKDF2-SHA256 with a random salt, in a `pbkdf2_sha256$rounds$salt$hash` string."""
+    salt = os.urandom(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, _PBKDF2_ROUNDS)
+    return "$".join(
+        (
+            "pbkdf2_sha256",
+            str(_PBKDF2_ROUNDS),
+            base64.b64encode(salt).decode(),
+            base64.b64encode(digest).decode(),
+        )
+    )
+
+
+def password_matches(password: str, stored: str) -> bool:
+    try:
+        scheme, rounds, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "pbkdf2_sha256":
+        return False
+    candidate = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(salt), int(rounds))
+    return hmac.compare_digest(candidate, base64.b64decode(digest))

@@ -1,0 +1,60 @@
+"""Running the real `scim-emulator` command in a subprocess, for tests that kill or stop it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServerProcess:
+    """`scim-emulator serve` on a free port; waits for /_emulator/health before returning."""
+
+    def __init__(self, data_dir: Path, *args: str, token: str = "proc-token-0123456789") -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "SCIM_EMULATOR_TOKEN": token}
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "emulator.cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(data_dir),
+                *args,
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited early: {self.proc.stdout.read()}")
+            try:
+                with urllib.request.urlopen(self.url + "/_emulator/health", timeout=1) as resp:
+                    if resp.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.05)
+        self.proc.kill()
+        raise RuntimeError("server did not become healthy within 30 s")
+
+    def stop(self, sig: int) -> str:
+        self.proc.send_signal(sig)
+        out, _ = self.proc.communicate(timeout=30)
+        return out
