@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -54,7 +55,7 @@ def create_app(config: EmulatorConfig, clock: Clock | None = None) -> web.Applic
 async def _open_state(app: web.Application) -> AsyncIterator[None]:
     """Open the data folder for the app's lifetime; closing compacts it into data.json."""
     config = app[CONFIG]
-    store = Store(config.data_dir)
+    store = Store(config.data_dir, sync_writes=config.sync_writes)
     app[STORE] = store
     galaxy = build_galaxy(
         store,
@@ -75,6 +76,9 @@ async def _open_state(app: web.Application) -> AsyncIterator[None]:
         new_token=new_token,
         live_tokens=sum(t["revoked"] is None for t in galaxy.tokens.list()),
     )
+    # The loaded documents live as long as the process: keep the cyclic GC from re-scanning
+    # them on every collection (a visible cost per request at 50,000 users).
+    gc.freeze()
     server_file = config.data_dir / SERVER_FILE
     server_file.write_text(json.dumps({"pid": os.getpid(), "url": config.base_url}))
     try:

@@ -26,6 +26,7 @@ class EmulatorConfig:
     max_body_bytes: int = 1024 * 1024
     max_results: int = 1000
     exchange_log_size: int = 1000
+    sync_writes: bool = False
 
     @property
     def base_url(self) -> str:

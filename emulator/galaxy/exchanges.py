@@ -10,8 +10,11 @@ import itertools
 from collections import deque
 from collections.abc import Iterable
 
+import orjson
+
 SECRET_KEYS = frozenset({"password", "secret", "token", "secrettoken", "access_token", "client_secret"})
 REDACTED = "[redacted]"
+MAX_KEPT_BODY = 64 * 1024
 
 
 def redact(value: object) -> object:
@@ -34,21 +37,20 @@ def redact(value: object) -> object:
 
 
 class ExchangeLog:
-    """The newest `size` exchanges, oldest first; each gets a sequence number for polling."""
+    """The newest `size` exchanges, oldest first; each gets a sequence number for polling.
+
+    Bodies are kept as the raw bytes that crossed the wire and decoded (and redacted) only when
+    someone reads the log, so recording costs the request almost nothing.
+    """
 
     def __init__(self, size: int) -> None:
         self._entries: deque[dict] = deque(maxlen=size)
         self._seq = itertools.count(1)
 
-    def record(self, entry: dict) -> dict:
-        entry = {"seq": next(self._seq), **entry}
-        entry["request"] = {**entry.get("request", {}), "body": redact(entry.get("request", {}).get("body"))}
-        entry["response"] = {
-            **entry.get("response", {}),
-            "body": redact(entry.get("response", {}).get("body")),
-        }
+    def record(self, entry: dict, request_body: bytes | None, response_body: bytes | None) -> None:
+        entry["seq"] = next(self._seq)
+        entry["_bodies"] = (_bounded(request_body), _bounded(response_body))
         self._entries.append(entry)
-        return entry
 
     def clear(self) -> None:
         self._entries.clear()
@@ -71,6 +73,29 @@ class ExchangeLog:
             and (status is None or e["status"] == status)
             and (path_contains is None or path_contains in e["path"])
         )
-        picked = list(itertools.islice(matches, limit))
+        picked = [_public(e) for e in itertools.islice(matches, limit)]
         picked.reverse()
         return picked
+
+
+def _bounded(body: bytes | None) -> bytes | None:
+    if body and len(body) > MAX_KEPT_BODY:
+        return f"<{len(body)} bytes, not kept>".encode()
+    return body or None
+
+
+def _public(entry: dict) -> dict:
+    request_body, response_body = entry["_bodies"]
+    out = {k: v for k, v in entry.items() if k != "_bodies"}
+    out["request"] = {**entry.get("request", {}), "body": redact(_decode(request_body))}
+    out["response"] = {**entry.get("response", {}), "body": redact(_decode(response_body))}
+    return out
+
+
+def _decode(body: bytes | None) -> object:
+    if body is None:
+        return None
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body[:2048].decode("utf-8", "replace")

@@ -54,6 +54,7 @@ Predicate = Callable[[dict], bool]
 COMPARE_OPS = ("eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le")
 _ALL_OPS = (*COMPARE_OPS, "pr")
 _ORDERING_OPS = ("gt", "ge", "lt", "le")
+_LOGICAL = ("and", "or", "not")  # never attribute names, so `a eq 1 or or b eq 2` fails at the second "or"
 _SUBSTRING_OPS = ("co", "sw", "ew")
 
 
@@ -263,7 +264,7 @@ class _Parser:
         token = self.take()
         if token.kind == "end":
             raise _Problem("expected an attribute name, but the text ended")
-        if token.kind != "word" or not _ATTR_PATH.fullmatch(token.text):
+        if token.kind != "word" or not _ATTR_PATH.fullmatch(token.text) or token.text.lower() in _LOGICAL:
             raise _Problem(f"expected an attribute name, found {token.shown()}")
         return token
 

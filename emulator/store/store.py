@@ -7,7 +7,8 @@ MemoryStorage). Instead:
 * All documents live in memory as `{table: {doc_id: document}}`, the exact layout of a TinyDB
   database, with dict indexes in front for the lookups SCIM clients make all the time.
 * A mutation updates memory and appends one line to the journal (see `journal.py`) before it is
-  acknowledged: constant cost, whatever the number of stored documents.
+  acknowledged: constant cost, whatever the number of stored documents. Once appended it
+  survives a `kill -9`; `sync_writes` also waits for an fdatasync, against power loss.
 * The data file `data.json` is a TinyDB JSON document, read at start with TinyDB's own
   `JSONStorage`. Compaction folds the journal into it: a new journal generation is opened, the
   whole state is written to a temporary file, fsynced and atomically renamed over `data.json`,
@@ -94,6 +95,7 @@ class Table:
         self.docs = docs
         self.indexes: dict[str, Index] = {}
         self._next_id = max(docs, default=0) + 1
+        self._listing: list[dict] | None = None
 
     def add_index(self, name: str, key: KeyFunc, multi: bool = False) -> None:
         index = Index(key, multi)
@@ -122,7 +124,11 @@ class Table:
         return iter(self.docs.items())
 
     def values(self) -> list[dict]:
-        return list(self.docs.values())
+        """Every document in insertion order; the list is shared and rebuilt only after a
+        change, so paging through a large unchanged table costs O(page), not O(table)."""
+        if self._listing is None:
+            self._listing = list(self.docs.values())
+        return self._listing
 
     def insert(self, doc: dict) -> int:
         doc_id = self._next_id
@@ -143,6 +149,7 @@ class Table:
         self._apply(None, None)
 
     def _apply(self, doc_id: int | None, doc: dict | None) -> None:
+        self._listing = None
         if doc_id is None:
             self.docs.clear()
             for index in self.indexes.values():
@@ -165,8 +172,9 @@ class Table:
 class Store:
     """The data folder: its lock, its TinyDB data file, its journal and the tables in memory."""
 
-    def __init__(self, folder: Path | str) -> None:
+    def __init__(self, folder: Path | str, *, sync_writes: bool = False) -> None:
         self.folder = Path(folder)
+        self.sync_writes = sync_writes
         self.folder.mkdir(parents=True, exist_ok=True)
         self._lock_fd = _lock(self.folder / LOCK_FILE)
         try:
@@ -203,7 +211,7 @@ class Store:
         for table in self._tables.values():
             table._next_id = max(table.docs, default=0) + 1
         self._snapshot_size = path.stat().st_size if path.exists() else 0
-        self._journal = Journal(self._journal_path(self.generation))
+        self._journal = Journal(self._journal_path(self.generation), self.sync_writes)
 
     def _journals(self) -> list[tuple[int, Path]]:
         found = []
@@ -230,8 +238,8 @@ class Store:
         return self._tables
 
     async def commit(self) -> None:
-        """Wait until every write made so far is on stable storage (one fsync for many writers),
-        then fold the journal into the data file if it has grown large."""
+        """Make every write so far durable (see `Journal.sync`), then fold the journal into the
+        data file if it has grown large."""
         await self._journal.sync()
         if self._journal.size > max(MIN_COMPACT_BYTES, 2 * self._snapshot_size):
             self.compact()
@@ -240,7 +248,7 @@ class Store:
         """Write the whole state as a TinyDB document and start a fresh journal (see module doc)."""
         old = self._journal
         self.generation += 1
-        self._journal = Journal(self._journal_path(self.generation))
+        self._journal = Journal(self._journal_path(self.generation), self.sync_writes)
         data: dict = {name: t.docs for name, t in self._tables.items()}
         data[META_TABLE] = {"1": {"generation": self.generation}}
         blob = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)

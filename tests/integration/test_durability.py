@@ -73,11 +73,11 @@ async def test_every_acknowledged_user_survives_kill_9(tmp_path) -> None:
 async def test_sigint_compacts_the_data_file_for_plain_tinydb(tmp_path) -> None:
     data = tmp_path / "data"
     server = ServerProcess(data)
-    async with aiohttp.ClientSession(headers=HEADERS) as session:
-        async with session.post(
-            f"{server.url}/galaxy/scim/v2/Users", json={"schemas": [USER], "userName": "ada"}
-        ) as r:
-            assert r.status == 201
+    async with (
+        aiohttp.ClientSession(headers=HEADERS) as session,
+        session.post(f"{server.url}/galaxy/scim/v2/Users", json={"schemas": [USER], "userName": "ada"}) as r,
+    ):
+        assert r.status == 201
     server.stop(signal.SIGINT)
     assert server.proc.returncode == 0
     assert [u["userName"] for u in TinyDB(data / "data.json").table("galaxy_users").all()] == ["ada"]

@@ -33,7 +33,8 @@ async def count_users(scim: ScimClient) -> int:
         (b'{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]}', 400, "invalidValue"),
         (b'{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": 42}', 400, "invalidValue"),
         (
-            b'{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", "active": "maybe"}',
+            b'{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", '
+            b'"active": "maybe"}',
             400,
             "invalidValue",
         ),
