@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
@@ -26,9 +27,12 @@ from emulator.scim.schema import PROFILES
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
+# Every option shows its SCIM_EMULATOR_* twin in --help.
+option = functools.partial(click.option, show_envvar=True)
+
 
 def data_dir_option(func):
-    return click.option(
+    return option(
         "--data-dir",
         envvar="SCIM_EMULATOR_DATA_DIR",
         type=click.Path(file_okay=False, path_type=Path),
@@ -38,27 +42,33 @@ def data_dir_option(func):
     )(func)
 
 
-@click.group(invoke_without_command=True)
-@click.version_option(__version__, prog_name="scim-emulator")
-@click.pass_context
-def main(ctx: click.Context) -> None:
-    """A local, offline emulator of Starburst Galaxy's SCIM receiver (and more to come).
+class ServeByDefault(click.Group):
+    """A group that runs `serve` when no command is named, so `scim-emulator --port 9000` works."""
 
-    With no command it runs `serve`.
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0].startswith("-") and args[0] not in ("--help", "--version")):
+            args = ["serve", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=ServeByDefault)
+@click.version_option(__version__, prog_name="scim-emulator")
+def main() -> None:
+    """A local, offline emulator of Starburst Galaxy's SCIM receiver.
+
+    With no command, or with only options, it runs `serve`.
     """
-    if ctx.invoked_subcommand is None:
-        ctx.invoke(serve)
 
 
 @main.command()
-@click.option(
+@option(
     "--host",
     envvar="SCIM_EMULATOR_HOST",
     default="127.0.0.1",
     show_default=True,
     help="Address to listen on; keep 127.0.0.1 unless other machines must reach it.",
 )
-@click.option(
+@option(
     "--port",
     envvar="SCIM_EMULATOR_PORT",
     type=click.IntRange(0, 65535),
@@ -67,7 +77,7 @@ def main(ctx: click.Context) -> None:
     help="TCP port to listen on.",
 )
 @data_dir_option
-@click.option(
+@option(
     "--scim-profile",
     envvar="SCIM_EMULATOR_SCIM_PROFILE",
     type=click.Choice(PROFILES),
@@ -76,14 +86,14 @@ def main(ctx: click.Context) -> None:
     help="Which attributes the SCIM receiver stores: Galaxy's supported subset, or the full "
     "core User schema with the enterprise extension.",
 )
-@click.option(
+@option(
     "--token",
     envvar="SCIM_EMULATOR_TOKEN",
     default=None,
     help="A fixed access token accepted besides generated ones, for CI; prefer the "
     "environment variable, since command lines are visible to other users.",
 )
-@click.option(
+@option(
     "--max-body-size",
     envvar="SCIM_EMULATOR_MAX_BODY_SIZE",
     type=click.IntRange(1024),
@@ -91,7 +101,7 @@ def main(ctx: click.Context) -> None:
     show_default=True,
     help="Largest request body accepted, in bytes; larger ones get a SCIM 413 error.",
 )
-@click.option(
+@option(
     "--sync-writes/--no-sync-writes",
     envvar="SCIM_EMULATOR_SYNC_WRITES",
     default=False,
@@ -99,7 +109,7 @@ def main(ctx: click.Context) -> None:
     help="Wait for an fdatasync before acknowledging each write, so it survives a power loss "
     "too; without it a write survives a crash of the emulator and reaches the disk within 50 ms.",
 )
-@click.option(
+@option(
     "--log-level",
     envvar="SCIM_EMULATOR_LOG_LEVEL",
     type=click.Choice(LOG_LEVELS),
@@ -185,7 +195,7 @@ def _control(data_dir: Path, method: str, path: str, body: dict | None = None) -
 
 @token.command("create")
 @data_dir_option
-@click.option("--name", default="", help="A label that tells this token apart in `token list`.")
+@option("--name", default="", help="A label that tells this token apart in `token list`.")
 def token_create(data_dir: Path, name: str) -> None:
     """Generate a token and print it alone on one line (it is never shown again)."""
     try:
@@ -198,7 +208,7 @@ def token_create(data_dir: Path, name: str) -> None:
 
 @token.command("list")
 @data_dir_option
-@click.option("--json", "as_json", is_flag=True, help="Print the tokens as a JSON array.")
+@option("--json", "as_json", is_flag=True, help="Print the tokens as a JSON array.")
 def token_list(data_dir: Path, as_json: bool) -> None:
     """List tokens by id, name, hint and state; secrets are never shown."""
     try:

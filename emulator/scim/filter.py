@@ -332,9 +332,8 @@ def parse_filter(text: str) -> Node:
 # `schemas` is an attribute of every resource (RFC 7643 §3) but not part of any schema's list.
 _SCHEMAS_ATTR = Attribute("schemas", "reference", multi_valued=True, case_exact=True, mutability="readOnly")
 _STRINGISH = ("string", "reference", "binary")
-_CMP = {
+_CMP = {  # "ne" is "not eq", negated by the caller
     "eq": operator.eq,
-    "ne": operator.ne,
     "gt": operator.gt,
     "ge": operator.ge,
     "lt": operator.lt,
@@ -412,12 +411,18 @@ class _Compiler:
     # nodes
 
     def node(self, node: Node, parent: AttributePath | None) -> Predicate:
-        if isinstance(node, And):
-            left, right = self.node(node.left, parent), self.node(node.right, parent)
-            return lambda r: left(r) and right(r)
-        if isinstance(node, Or):
-            left, right = self.node(node.left, parent), self.node(node.right, parent)
-            return lambda r: left(r) or right(r)
+        if isinstance(node, (And, Or)):
+            # A chain `a and b and c ...` parses into a left-leaning tree; flattening it keeps
+            # compilation and evaluation free of deep recursion however long the chain is.
+            parts = [self.node(part, parent) for part in _operands(node)]
+            if len(parts) == 2:
+                first, second = parts
+                if isinstance(node, And):
+                    return lambda r: first(r) and second(r)
+                return lambda r: first(r) or second(r)
+            if isinstance(node, And):
+                return lambda r: all(p(r) for p in parts)
+            return lambda r: any(p(r) for p in parts)
         if isinstance(node, Not):
             inner = self.node(node.node, parent)
             return lambda r: not inner(r)
@@ -586,6 +591,20 @@ class _Compiler:
             eq = test
             return lambda v: not eq(v)
         return test
+
+
+def _operands(node: And | Or) -> list[Node]:
+    """The operands of a chain of the same connective, left to right, without recursion."""
+    kind = type(node)
+    out: list[Node] = []
+    pending: list[Node] = [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, (And, Or)) and type(current) is kind:
+            pending += [current.right, current.left]
+        else:
+            out.append(current)
+    return out
 
 
 def _string_test(op: str, const: str, case_exact: bool) -> Callable[[Any], bool]:

@@ -188,6 +188,8 @@ class _Patcher:
                     f"{where}: the value of {key!r} must be an object of that schema's attributes"
                 )
             for sub_key, sub_item in item.items():
+                if sub_key.lower() == "schemas":
+                    continue  # an extension object echoing its own `schemas`, as scim2 clients send
                 full = sub_key if schema_id == self.rtype.schema.id else f"{schema_id}:{sub_key}"
                 self.pathless_one(name, full, sub_item, f"{where} (value key {key!r} / {sub_key!r})")
 

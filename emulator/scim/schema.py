@@ -280,7 +280,7 @@ MEMBERS = Attribute(
     sub_attributes=(
         Attribute("value", mutability="immutable", case_exact=True),
         Attribute("$ref", "reference", mutability="immutable", reference_types=("User", "Group")),
-        Attribute("display", mutability="immutable"),
+        Attribute("display"),
         Attribute("type", mutability="immutable", canonical_values=("User", "Group")),
     ),
 )

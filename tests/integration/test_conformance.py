@@ -25,11 +25,10 @@ async def test_scim2_tester_reports_every_check_success(start_emulator, profile:
     )
     out, _ = await asyncio.wait_for(proc.communicate(), timeout=120)
     text = out.decode()
-    results = [line.split()[0] for line in text.splitlines() if line and not line[0].isspace()]
-    failures = [
-        line
-        for line in text.splitlines()
-        if line and not line[0].isspace() and not line.startswith("SUCCESS")
+    verdicts = [
+        line for line in text.splitlines() if line[:1].isupper() and not line.startswith("Performing")
     ]
+    results = [line.split()[0] for line in verdicts]
+    failures = [line for line in verdicts if not line.startswith("SUCCESS")]
     assert proc.returncode == 0, "\n".join(failures) or text
     assert len(results) > 20 and set(results) == {"SUCCESS"}

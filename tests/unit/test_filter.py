@@ -611,3 +611,36 @@ def test_a_patch_path_to_an_unknown_attribute_is_a_distinguishable_invalid_path(
     with pytest.raises(UnknownAttribute) as caught:
         parse_path(text, rtype)
     assert (caught.value.status, caught.value.scim_type) == (400, "invalidPath")
+
+
+RFC_7644_EXAMPLES = [
+    'userName eq "bjensen"',
+    'name.familyName co "O\'Malley"',
+    'userName sw "J"',
+    'urn:ietf:params:scim:schemas:core:2.0:User:userName sw "J"',
+    "title pr",
+    'meta.lastModified gt "2011-05-13T04:42:34Z"',
+    'meta.lastModified ge "2011-05-13T04:42:34Z"',
+    'meta.lastModified lt "2011-05-13T04:42:34Z"',
+    'meta.lastModified le "2011-05-13T04:42:34Z"',
+    'title pr and userType eq "Employee"',
+    'title pr or userType eq "Intern"',
+    'schemas eq "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"',
+    'userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")',
+    'userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")',
+    'userType eq "Employee" and (emails.type eq "work")',
+    'userType eq "Employee" and emails[type eq "work" and value co "@example.com"]',
+    'emails[type eq "work" and value co "@example.com"] or ims[type eq "xmpp" and value co "@foo.com"]',
+]
+
+
+@pytest.mark.parametrize("text", RFC_7644_EXAMPLES)
+def test_every_example_filter_of_rfc_7644_compiles_against_the_full_profile(text):
+    predicate = compile_filter(text, USER)
+    assert all(predicate(r) in (True, False) for r in PEOPLE)
+
+
+def test_a_long_chain_of_and_or_or_compiles_and_evaluates_without_deep_recursion():
+    terms = [f'userName eq "u{i}"' for i in range(5000)]
+    assert ids(" or ".join([*terms, 'userName eq "nomail"'])) == ["n0"]
+    assert ids(" and ".join(["active eq true"] * 5000)) == [BJENSEN["id"], "n0"]
