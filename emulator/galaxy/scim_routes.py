@@ -257,24 +257,23 @@ async def get_resource(request: web.Request) -> web.Response:
     return _resource_response(request, _renderer(request, kind), resource)
 
 
-async def replace_resource(request: web.Request) -> web.Response:
+async def _modify(request: web.Request, verb: str) -> web.Response:
+    """PUT or PATCH one resource; both answer 200 with the resource (RFC 7644 §3.5)."""
     kind = _kind(request)
     body = await _json_body(request)
     render = _renderer(request, kind)
-    resource = _service(request).directory.replace(
-        kind, request.match_info["id"], body, request.headers.get("If-Match")
-    )
+    directory = _service(request).directory
+    change = directory.replace if verb == "PUT" else directory.patch
+    resource = change(kind, request.match_info["id"], body, request.headers.get("If-Match"))
     return _resource_response(request, render, resource)
+
+
+async def replace_resource(request: web.Request) -> web.Response:
+    return await _modify(request, "PUT")
 
 
 async def patch_resource(request: web.Request) -> web.Response:
-    kind = _kind(request)
-    body = await _json_body(request)
-    render = _renderer(request, kind)
-    resource = _service(request).directory.patch(
-        kind, request.match_info["id"], body, request.headers.get("If-Match")
-    )
-    return _resource_response(request, render, resource)
+    return await _modify(request, "PATCH")
 
 
 async def delete_resource(request: web.Request) -> web.Response:

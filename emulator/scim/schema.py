@@ -392,31 +392,23 @@ class Profile:
         return out
 
 
-def _group_type() -> ResourceType:
-    return ResourceType("Group", "/Groups", "Group", Schema(CORE_GROUP, "Group", "Group", GROUP_ATTRIBUTES))
-
-
 def build_profile(name: str) -> Profile:
     """The profile called `name`; `galaxy` keeps only what Starburst Galaxy supports
     (reference entra-and-galaxy.md §2), `full` the whole core User and enterprise extension."""
-    if name == "galaxy":
-        user = ResourceType(
-            "User",
-            "/Users",
-            "User Account",
-            Schema(CORE_USER, "User", "User Account", GALAXY_USER_ATTRIBUTES),
-        )
-    elif name == "full":
-        user = ResourceType(
-            "User",
-            "/Users",
-            "User Account",
-            Schema(CORE_USER, "User", "User Account", FULL_USER_ATTRIBUTES),
-            ((Schema(ENTERPRISE_USER, "EnterpriseUser", "Enterprise User", ENTERPRISE_ATTRIBUTES), False),),
-        )
-    else:
+    if name not in PROFILES:
         raise ValueError(f"unknown SCIM profile {name!r}; choose 'galaxy' or 'full'")
-    return Profile(name, user, _group_type())
+    full = name == "full"
+    user_schema = Schema(
+        CORE_USER, "User", "User Account", FULL_USER_ATTRIBUTES if full else GALAXY_USER_ATTRIBUTES
+    )
+    extensions = (
+        ((Schema(ENTERPRISE_USER, "EnterpriseUser", "Enterprise User", ENTERPRISE_ATTRIBUTES), False),)
+        if full
+        else ()
+    )
+    user = ResourceType("User", "/Users", "User Account", user_schema, extensions)
+    group = ResourceType("Group", "/Groups", "Group", Schema(CORE_GROUP, "Group", "Group", GROUP_ATTRIBUTES))
+    return Profile(name, user, group)
 
 
 PROFILES = ("galaxy", "full")
