@@ -43,7 +43,10 @@ STARTUP = web.AppKey("startup", StartupInfo)
 
 
 def create_app(config: EmulatorConfig, clock: Clock | None = None) -> web.Application:
-    app = web.Application(client_max_size=config.max_body_bytes)
+    # A client that appends "/Users" to a base URL pasted with a trailing slash asks for
+    # ".../v2//Users": answer with a 308 to the merged path, which keeps method and body.
+    merge_slashes = web.normalize_path_middleware(append_slash=False, merge_slashes=True)
+    app = web.Application(client_max_size=config.max_body_bytes, middlewares=[merge_slashes])
     app[CONFIG] = config
     app[CLOCK] = clock or Clock()
     app.cleanup_ctx.append(_open_state)

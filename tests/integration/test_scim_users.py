@@ -124,3 +124,10 @@ async def test_patch_answers_200_with_the_resource(scim: ScimClient) -> None:
     )
     assert reply.status == 200 and reply.json["displayName"] == "Ada"
     assert reply.json["meta"]["version"] == 'W/"2"'
+
+
+async def test_a_base_url_pasted_with_a_trailing_slash_still_works(emulator) -> None:
+    client = emulator.scim()
+    client.base += "/"
+    reply = await client.post("/Users", user_body())
+    assert reply.status == 201 and reply.json["userName"] == "ada@contoso.com"
