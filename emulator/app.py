@@ -2,28 +2,41 @@
 
 from __future__ import annotations
 
-import gc
+import asyncio
+import contextlib
 import json
-import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
 
 from emulator.clock import Clock
 from emulator.config import EmulatorConfig
 from emulator.control.routes import create_control_app
+from emulator.entra.app import ENTRA, Entra, build_entra
 from emulator.galaxy.app import SCIM_PATH, build_galaxy, create_galaxy_app
-from emulator.galaxy.scim_routes import GALAXY_SCIM
+from emulator.galaxy.scim_routes import GALAXY_SCIM, GalaxyScim
 from emulator.galaxy.tokens import TokenRegistry
+from emulator.scenarios import ScenarioError, apply_scenario, load_scenario
 from emulator.store import Store, StoreCorrupt, StoreLocked
 
-__all__ = ["StoreCorrupt", "StoreLocked", "create_app", "open_token_registry", "running_server_url"]
+__all__ = [
+    "ScenarioError",
+    "StoreCorrupt",
+    "StoreLocked",
+    "create_app",
+    "open_token_registry",
+    "running_server_url",
+]
 
 GALAXY_MOUNT = "/galaxy"
 SERVER_FILE = "server.json"
+# Placeholders a scenario's provisioning table may use to point at the built-in receiver.
+GALAXY_URL_PLACEHOLDER = "{galaxy_scim_url}"
+GALAXY_TOKEN_PLACEHOLDER = "{galaxy_token}"
 
 CONFIG = web.AppKey("config", EmulatorConfig)
 CLOCK = web.AppKey("clock", Clock)
@@ -32,11 +45,12 @@ STORE = web.AppKey("store", Store)
 
 @dataclass(frozen=True)
 class StartupInfo:
-    """What `serve` prints: the URLs and, on a data folder's first start, its first token."""
+    """What `serve` prints: the URLs, the scenario applied and, on a data folder's first start,
+    its first Galaxy token."""
 
-    scim_url: str
     new_token: str | None
     live_tokens: int
+    scenario: str | None
 
 
 STARTUP = web.AppKey("startup", StartupInfo)
@@ -55,40 +69,70 @@ def create_app(config: EmulatorConfig, clock: Clock | None = None) -> web.Applic
     return app
 
 
+def galaxy_scim_url(base_url: str) -> str:
+    return base_url + GALAXY_MOUNT + SCIM_PATH
+
+
 async def _open_state(app: web.Application) -> AsyncIterator[None]:
-    """Open the data folder for the app's lifetime; closing compacts it into data.json."""
-    config = app[CONFIG]
+    """Open the data folder and Entra's HTTP client for the app's lifetime, and run the
+    provisioning scheduler; closing compacts the folder into data.json."""
+    config, clock = app[CONFIG], app[CLOCK]
     store = Store(config.data_dir, sync_writes=config.sync_writes)
-    app[STORE] = store
-    galaxy = build_galaxy(
-        store,
-        app[CLOCK],
-        profile=config.scim_profile,
-        fixed_token=config.token,
-        max_results=config.max_results,
-        max_body_bytes=config.max_body_bytes,
-        exchange_log_size=config.exchange_log_size,
-    )
-    app[GALAXY_SCIM] = galaxy
-    new_token = None
-    if config.token is None and not any(t["revoked"] is None for t in galaxy.tokens.list()):
-        new_token = galaxy.tokens.create("Generated on first start").secret
-        await store.commit()
-    app[STARTUP] = StartupInfo(
-        scim_url=config.base_url + GALAXY_MOUNT + SCIM_PATH,
-        new_token=new_token,
-        live_tokens=sum(t["revoked"] is None for t in galaxy.tokens.list()),
-    )
-    # The loaded documents live as long as the process: keep the cyclic GC from re-scanning
-    # them on every collection (a visible cost per request at 50,000 users).
-    gc.freeze()
-    server_file = config.data_dir / SERVER_FILE
-    server_file.write_text(json.dumps({"pid": os.getpid(), "url": config.base_url}))
+    session: aiohttp.ClientSession | None = None
+    scheduler_task: asyncio.Task | None = None
     try:
+        app[STORE] = store
+        galaxy = build_galaxy(
+            store,
+            clock,
+            profile=config.scim_profile,
+            fixed_token=config.token,
+            max_results=config.max_results,
+            max_body_bytes=config.max_body_bytes,
+            exchange_log_size=config.exchange_log_size,
+        )
+        app[GALAXY_SCIM] = galaxy
+        session = aiohttp.ClientSession()
+        entra = build_entra(store, clock, lambda: session, cycle_interval=config.cycle_interval)
+        app[ENTRA] = entra
+        scenario = None
+        if not entra.directory.tenant_table.docs:  # a new data folder
+            scenario = _apply_scenario(config, galaxy, entra)
+        new_token = None
+        if config.token is None and not any(t["revoked"] is None for t in galaxy.tokens.list()):
+            new_token = galaxy.tokens.create("Generated on first start").secret
+        await store.commit()
+        app[STARTUP] = StartupInfo(
+            new_token=new_token,
+            live_tokens=sum(t["revoked"] is None for t in galaxy.tokens.list()),
+            scenario=scenario,
+        )
+        scheduler_task = asyncio.create_task(entra.scheduler.run())
         yield
     finally:
-        server_file.unlink(missing_ok=True)
+        if scheduler_task is not None:
+            scheduler_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await scheduler_task
+        if session is not None:
+            await session.close()
         store.close()
+
+
+def _apply_scenario(config: EmulatorConfig, galaxy: GalaxyScim, entra: Entra) -> str:
+    """Load the configured scenario into a new data folder."""
+    scenario = load_scenario(config.scenario)
+
+    def configure_provisioning(app_id: str, table: dict) -> None:
+        settings = dict(table)
+        if settings.get("tenantUrl") == GALAXY_URL_PLACEHOLDER:
+            settings["tenantUrl"] = galaxy_scim_url(config.base_url)
+        if settings.get("secretToken") == GALAXY_TOKEN_PLACEHOLDER:
+            settings["secretToken"] = galaxy.tokens.create("Entra provisioning (scenario)").secret
+        entra.engine.configure(app_id, settings)
+
+    apply_scenario(scenario, entra.directory, configure_provisioning=configure_provisioning)
+    return scenario.name
 
 
 @contextmanager
@@ -101,9 +145,16 @@ def open_token_registry(data_dir: Path) -> Iterator[TokenRegistry]:
         store.close()
 
 
+def write_server_file(data_dir: Path, pid: int, url: str) -> Path:
+    """Tell CLI commands on this data folder where its server listens."""
+    path = data_dir / SERVER_FILE
+    path.write_text(json.dumps({"pid": pid, "url": url}))
+    return path
+
+
 def running_server_url(data_dir: Path) -> str | None:
     """The base URL of the server holding `data_dir`, from the file it writes at start."""
     try:
         return json.loads((data_dir / SERVER_FILE).read_text())["url"]
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import gc
 import json
 import logging
+import os
+import re
+import signal
+import socket
 import sys
 import urllib.error
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -16,16 +23,59 @@ from aiohttp import web
 from emulator import __version__
 from emulator.app import (
     STARTUP,
+    ScenarioError,
+    StartupInfo,
     StoreCorrupt,
     StoreLocked,
     create_app,
+    galaxy_scim_url,
     open_token_registry,
     running_server_url,
+    write_server_file,
 )
 from emulator.config import EmulatorConfig, default_data_dir
 from emulator.scim.schema import PROFILES
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+class Duration(click.ParamType):
+    """A duration such as 40m, 10s, 1h30m or 90 (seconds), or 'manual' (None)."""
+
+    name = "duration"
+    _part = re.compile(r"(\d+(?:\.\d+)?)([smhd]?)")
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> timedelta | None:
+        if value is None or isinstance(value, timedelta):
+            return value
+        text = str(value).strip().lower()
+        if text == "manual":
+            return None
+        units = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+        pos, total = 0, 0.0
+        while pos < len(text):
+            match = self._part.match(text, pos)
+            if not match:
+                self.fail(f"{value!r} is not a duration such as 40m, 10s, 1h30m or 'manual'", param, ctx)
+            total += float(match.group(1)) * units[match.group(2)]
+            pos = match.end()
+        if total <= 0:
+            self.fail("a cycle interval must be longer than zero (or 'manual')", param, ctx)
+        return timedelta(seconds=total)
+
+
+DURATION = Duration()
+
+
+def _show(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds % size == 0 and seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
 
 # Every option shows its SCIM_EMULATOR_* twin in --help.
 option = functools.partial(click.option, show_envvar=True)
@@ -110,6 +160,23 @@ def main() -> None:
     "too; without it a write survives a crash of the emulator and reaches the disk within 50 ms.",
 )
 @option(
+    "--scenario",
+    envvar="SCIM_EMULATOR_SCENARIO",
+    default="demo",
+    show_default=True,
+    help="The Entra tenant a new data folder starts with: demo, empty, large, or a path to a "
+    "scenario file; an existing data folder keeps its data.",
+)
+@option(
+    "--cycle-interval",
+    envvar="SCIM_EMULATOR_CYCLE_INTERVAL",
+    type=DURATION,
+    default="40m",
+    show_default=True,
+    help="Time between provisioning cycles, like Entra's 40 minutes; shorten it for demos "
+    "(e.g. 10s), or 'manual' to run cycles only when asked.",
+)
+@option(
     "--log-level",
     envvar="SCIM_EMULATOR_LOG_LEVEL",
     type=click.Choice(LOG_LEVELS),
@@ -125,49 +192,77 @@ def serve(
     token: str | None,
     max_body_size: int,
     sync_writes: bool,
+    scenario: str,
+    cycle_interval: timedelta | None,
     log_level: str,
 ) -> None:
     """Run the emulator until interrupted (Ctrl-C or SIGTERM stop it cleanly)."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        sock = socket.create_server((host, port))
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     config = EmulatorConfig(
         data_dir=data_dir,
         host=host,
-        port=port,
+        port=sock.getsockname()[1],
         scim_profile=scim_profile,
         token=token or None,
         log_level=log_level,
         max_body_bytes=max_body_size,
         sync_writes=sync_writes,
+        scenario=scenario,
+        cycle_interval=cycle_interval,
     )
-    app = create_app(config)
-
-    def banner(_: str) -> None:
-        info = app[STARTUP]
-        click.echo(f"scim-emulator {__version__} listening on {config.base_url} (data: {data_dir})")
-        click.echo(f"  Galaxy SCIM URL:      {info.scim_url}")
-        if info.new_token:
-            click.echo(f"  Galaxy access token:  {info.new_token}")
-            click.echo("    (shown once, like Galaxy's 'Generate access token': copy it now)")
-        else:
-            click.echo(
-                f"  Galaxy access tokens: {info.live_tokens} valid; "
-                "`scim-emulator token create` makes another"
-            )
-        click.echo(f"  Control API:          {config.base_url}/_emulator/health")
-        click.echo("Press Ctrl-C to stop.")
-
     try:
-        web.run_app(
-            app,
-            host=host,
-            port=port,
-            print=banner,
-            access_log=logging.getLogger("aiohttp.access") if log_level == "debug" else None,
-        )
-    except (StoreLocked, StoreCorrupt) as exc:
+        asyncio.run(_serve(config, sock))
+    except (StoreLocked, StoreCorrupt, ScenarioError) as exc:
         raise click.ClickException(str(exc)) from None
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+async def _serve(config: EmulatorConfig, sock: socket.socket) -> None:
+    app = create_app(config)
+    access_log = logging.getLogger("aiohttp.access") if config.log_level == "debug" else None
+    runner = web.AppRunner(app, access_log=access_log)
+    await runner.setup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    server_file = None
+    try:
+        await web.SockSite(runner, sock).start()
+        # Everything loaded now lives as long as the process: keep the cyclic GC from
+        # re-scanning it on every collection (a visible cost per request at 50,000 users).
+        gc.freeze()
+        server_file = write_server_file(config.data_dir, os.getpid(), config.base_url)
+        _print_banner(config, app[STARTUP])
+        await stop.wait()
+    finally:
+        if server_file is not None:
+            server_file.unlink(missing_ok=True)
+        await runner.cleanup()
+
+
+def _print_banner(config: EmulatorConfig, info: StartupInfo) -> None:
+    base = config.base_url
+    click.echo(f"scim-emulator {__version__} listening on {base} (data: {config.data_dir})")
+    if info.scenario:
+        click.echo(f"  New data folder: loaded the '{info.scenario}' scenario")
+    click.echo(f"  Galaxy SCIM URL:      {galaxy_scim_url(base)}")
+    if info.new_token:
+        click.echo(f"  Galaxy access token:  {info.new_token}")
+        click.echo("    (shown once, like Galaxy's 'Generate access token': copy it now)")
+    else:
+        fixed = " plus the fixed --token" if config.token else ""
+        click.echo(
+            f"  Galaxy access tokens: {info.live_tokens} valid{fixed}; "
+            "`scim-emulator token create` makes another"
+        )
+    interval = "manual" if config.cycle_interval is None else f"every {_show(config.cycle_interval)}"
+    click.echo(f"  Entra provisioning:   cycles {interval}")
+    click.echo(f"  Control API:          {base}/_emulator/health")
+    click.echo("Press Ctrl-C to stop.")
 
 
 @main.group()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import platformdirs
@@ -27,8 +28,13 @@ class EmulatorConfig:
     max_results: int = 1000
     exchange_log_size: int = 1000
     sync_writes: bool = False
+    scenario: str = "demo"
+    # Entra runs an incremental cycle every 40 minutes (reference §1.8); None: only when asked.
+    cycle_interval: timedelta | None = timedelta(minutes=40)
 
     @property
     def base_url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
+        """The URL clients use; a wildcard listen address is reached on loopback."""
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(self.host, self.host)
+        host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.port}"

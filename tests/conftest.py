@@ -12,7 +12,9 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from emulator.app import create_app
+from emulator.clock import Clock
 from emulator.config import EmulatorConfig
+from tests.helpers import free_port
 
 TOKEN = "test-fixed-token-0123456789"
 SCIM_PATH = "/galaxy/scim/v2"
@@ -103,11 +105,13 @@ async def start_emulator(tmp_path: Path) -> AsyncIterator[StartEmulator]:
     servers: list[TestServer] = []
     session = aiohttp.ClientSession()
 
-    async def start(**overrides) -> Running:
+    async def start(clock: Clock | None = None, **overrides) -> Running:
         overrides.setdefault("data_dir", tmp_path / "data")
         overrides.setdefault("token", TOKEN)
+        overrides.setdefault("scenario", "empty")
+        overrides.setdefault("port", free_port())
         config = EmulatorConfig(**overrides)
-        server = TestServer(create_app(config), host="127.0.0.1")
+        server = TestServer(create_app(config, clock), host="127.0.0.1", port=config.port)
         await server.start_server()
         servers.append(server)
         return Running(server, session, config)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from emulator.control.entra_routes import add_entra_routes, entra_errors
+from emulator.galaxy.faults import FaultError
 from emulator.galaxy.scim_routes import GALAXY_SCIM, GalaxyScim
 from emulator.galaxy.tokens import public_view
 
@@ -108,8 +110,43 @@ async def json_errors(request: web.Request, handler) -> web.StreamResponse:
         return json_error(exc.status, exc.reason)
 
 
+async def list_faults(request: web.Request) -> web.Response:
+    return web.json_response({"faults": _galaxy(request).faults.list()})
+
+
+async def add_fault(request: web.Request) -> web.Response:
+    """Make the Galaxy receiver fail on purpose: {status, retryAfter, latencyMs, count |
+    probability, method, path}; see emulator/galaxy/faults.py."""
+    try:
+        spec = await request.json()
+    except ValueError:
+        return json_error(400, "the body must be a JSON object describing the fault")
+    try:
+        rule = _galaxy(request).faults.add(spec)
+    except FaultError as exc:
+        return json_error(400, str(exc))
+    return web.json_response(rule.to_json(), status=201)
+
+
+async def clear_faults(request: web.Request) -> web.Response:
+    _galaxy(request).faults.clear()
+    return web.Response(status=204)
+
+
+async def remove_fault(request: web.Request) -> web.Response:
+    rule_id = request.match_info["id"]
+    if not rule_id.isdigit() or not _galaxy(request).faults.remove(int(rule_id)):
+        return json_error(404, f"no fault rule {rule_id!r}")
+    return web.Response(status=204)
+
+
 def create_control_app() -> web.Application:
-    app = web.Application(middlewares=[json_errors])
+    app = web.Application(middlewares=[json_errors, entra_errors])
+    add_entra_routes(app.router)
+    app.router.add_get("/galaxy/faults", list_faults)
+    app.router.add_post("/galaxy/faults", add_fault)
+    app.router.add_delete("/galaxy/faults", clear_faults)
+    app.router.add_delete("/galaxy/faults/{id}", remove_fault)
     app.router.add_get("/health", health)
     app.router.add_get("/exchanges", list_exchanges)
     app.router.add_delete("/exchanges", clear_exchanges)

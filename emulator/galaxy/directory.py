@@ -14,9 +14,10 @@ from emulator.clock import Clock
 from emulator.hashing import hash_password
 from emulator.scim import errors
 from emulator.scim.errors import ScimError
-from emulator.scim.filter import compile_filter, equality_lookup
+from emulator.scim.etags import etag_matches
+from emulator.scim.filter import UnknownAttribute, compile_filter, equality_lookup
 from emulator.scim.patch import apply_patch
-from emulator.scim.projection import make_projector, parse_attribute_list, sort_key
+from emulator.scim.projection import make_projector, parse_attribute_list, sort_key, union_sort_keys
 from emulator.scim.resource import parse_resource, refresh_schemas, validate_resource
 from emulator.scim.schema import Profile, ResourceType
 from emulator.scim.values import coerce
@@ -64,8 +65,9 @@ class Collection:
                 )
 
     def candidates(self, filter_text: str | None) -> list[dict]:
-        """The resources matching `filter_text`, using an index for plain equality filters."""
-        if not filter_text:
+        """The resources matching `filter_text` (None: all), using an index for plain equality
+        filters. An empty filter is 400 invalidFilter, not "all" (see `parse_filter`)."""
+        if filter_text is None:
             return self.table.values()
         lookup = equality_lookup(filter_text, self.rtype)
         if lookup is not None:
@@ -122,9 +124,13 @@ class GalaxyDirectory:
         col = self.collection(kind)
         doc_id, current = col.find(resource_id)
         check_version(current, if_match)
-        resource, _changed = apply_patch(
+        resource, changed = apply_patch(
             current, body, col.rtype, ignore_unknown=self.ignore_unknown, coerce=coerce
         )
+        if not changed:
+            # Nothing differs (Entra re-sends memberships and values it already set): the
+            # resource, its version and lastModified stay as they are, and nothing is written.
+            return current
         validate_resource(resource, col.rtype)
         refresh_schemas(resource, col.rtype)
         self._prepare(col, resource, doc_id, current)
@@ -196,6 +202,40 @@ class GalaxyDirectory:
             matches = sorted(matches, key=sort_key(col.rtype, sort_by), reverse=descending)
         return Page(matches[start_index - 1 : start_index - 1 + count], len(matches), start_index)
 
+    def search_across(
+        self,
+        kinds: list[str],
+        filter_text: str | None,
+        sort_by: str | None,
+        descending: bool,
+        start_index: int,
+        count: int,
+    ) -> tuple[list[tuple[str, dict]], int]:
+        """A search over several resource types as one result set (POST /.search at the root,
+        RFC 7644 §3.4.3): one page of (kind, resource) pairs and the total.
+
+        A filter naming an attribute one type lacks makes that type contribute nothing; any other
+        filter mistake, or a filter no type understands, is an error. `sort_by` orders the union;
+        resources of a type without that attribute sort as missing (`union_sort_keys`). Without
+        it, the types follow each other in the order of `kinds`."""
+        matched: list[tuple[str, list[dict]]] = []
+        unknown: UnknownAttribute | None = None
+        for kind in kinds:
+            try:
+                matched.append((kind, self.collection(kind).candidates(filter_text)))
+            except UnknownAttribute as exc:
+                unknown = unknown or exc
+        if not matched and unknown is not None:
+            raise unknown
+        if sort_by:
+            keys = dict(zip(kinds, union_sort_keys([self.collection(k).rtype for k in kinds], sort_by)))
+            keyed = [(keys[kind](r), kind, r) for kind, found in matched for r in found]
+            keyed.sort(key=lambda item: item[0], reverse=descending)
+            union = [(kind, r) for _, kind, r in keyed]
+        else:
+            union = [(kind, r) for kind, found in matched for r in found]
+        return union[start_index - 1 : start_index - 1 + count], len(union)
+
     def projector(
         self,
         kind: str,
@@ -243,27 +283,30 @@ class GalaxyDirectory:
         return {**member, "$ref": f"{base_url}/Users/{member['value']}"}
 
 
-def _known(names: str | list | None, rtype: ResourceType, fallback: list[str] | None) -> list[str] | None:
-    """The names `rtype` has; `fallback` when names were given but none applies here."""
-    if not names:
+def _known(names: object, rtype: ResourceType, fallback: list[str] | None) -> object:
+    """The names `rtype` has; `fallback` when names were given but none applies here. A value
+    that is not a string or a list of strings is returned as it is, for parse_attribute_list to
+    reject with a 400 that names it."""
+    if names is None or names == "" or names == []:
         return None
-    items = names.split(",") if isinstance(names, str) else names
-    return [n for n in items if isinstance(n, str) and rtype.resolve(n.strip())] or fallback
+    if isinstance(names, str):
+        items = names.split(",")
+    elif isinstance(names, list) and all(isinstance(n, str) for n in names):
+        items = [part for n in names for part in n.split(",")]
+    else:
+        return names
+    schemas = {urn.lower() for urn in rtype.schema_ids}
+    return [n for n in items if rtype.resolve(n.strip()) or n.strip().lower() in schemas] or fallback
 
 
 def check_version(resource: dict, if_match: str | None) -> None:
     """RFC 7644 §3.14: a stale If-Match is 412 Precondition Failed and nothing changes."""
-    if if_match is None:
+    if if_match is None or not if_match.strip():
         return
-    tags = [t.strip() for t in if_match.split(",")]
-    if "*" in tags or resource["meta"]["version"] in tags or _strong(resource["meta"]["version"]) in tags:
+    if etag_matches(resource["meta"]["version"], if_match):
         return
     raise ScimError(
         412,
         f"If-Match {if_match} does not match the current version {resource['meta']['version']}; "
         "read the resource again and retry",
     )
-
-
-def _strong(tag: str) -> str:
-    return tag[2:] if tag.startswith("W/") else tag

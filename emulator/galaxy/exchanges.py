@@ -7,6 +7,7 @@ Entra engine) sent, the way Mailpit shows every message it caught.
 from __future__ import annotations
 
 import itertools
+import logging
 from collections import deque
 from collections.abc import Iterable
 
@@ -14,25 +15,47 @@ import orjson
 
 SECRET_KEYS = frozenset({"password", "secret", "token", "secrettoken", "access_token", "client_secret"})
 REDACTED = "[redacted]"
+NESTED = "<nested>"
 MAX_KEPT_BODY = 64 * 1024
+# Deeper than any SCIM message (a PATCH value inside an extension is about 5 levels), and shallow
+# enough that redacting, and the stdlib JSON encoder of the listing, never recurse too far.
+MAX_DEPTH = 64
+
+log = logging.getLogger(__name__)
 
 
-def redact(value: object) -> object:
-    """A copy of a JSON value with every secret-looking member replaced; PATCH operations on a
-    `password` path have their value hidden too."""
+def _secret_name(name: object) -> bool:
+    """A secret-looking member name, in any letter case and URN-qualified or not
+    (`Password`, `urn:ietf:params:scim:schemas:core:2.0:User:password`)."""
+    return isinstance(name, str) and name.rsplit(":", 1)[-1].strip().lower() in SECRET_KEYS
+
+
+def redact(value: object, depth: int = 0) -> object:
+    """A copy of a JSON value with every secret-looking member replaced, and anything nested
+    deeper than MAX_DEPTH replaced by NESTED.
+
+    A PATCH operation whose path names a secret (`{"Op": "Replace", "Path": "password", "Value":
+    "x"}`, member names in any case, the path URN-qualified or not) has its value hidden too.
+    """
+    if depth >= MAX_DEPTH and isinstance(value, (dict, list)):
+        return NESTED
     if isinstance(value, dict):
         out = {}
+        secret_path = False
         for key, item in value.items():
-            if isinstance(key, str) and key.lower() in SECRET_KEYS:
+            if _secret_name(key):
                 out[key] = REDACTED
-            else:
-                out[key] = redact(item)
-        path = value.get("path")
-        if isinstance(path, str) and path.lower().rsplit(":", 1)[-1] == "password" and "value" in out:
-            out["value"] = REDACTED
+                continue
+            out[key] = redact(item, depth + 1)
+            if isinstance(key, str) and key.lower() == "path" and isinstance(item, str):
+                secret_path = secret_path or _secret_name(item.split("[", 1)[0])
+        if secret_path:
+            for key in out:
+                if isinstance(key, str) and key.lower() == "value":
+                    out[key] = REDACTED
         return out
     if isinstance(value, list):
-        return [redact(item) for item in value]
+        return [redact(item, depth + 1) for item in value]
     return value
 
 
@@ -78,24 +101,35 @@ class ExchangeLog:
         return picked
 
 
-def _bounded(body: bytes | None) -> bytes | None:
+def _bounded(body: bytes | None) -> bytes | str | None:
+    """The body to keep: the bytes, or for a large one a placeholder string."""
     if body and len(body) > MAX_KEPT_BODY:
-        return f"<{len(body)} bytes, not kept>".encode()
+        return f"<{len(body)} bytes, not kept>"
     return body or None
 
 
 def _public(entry: dict) -> dict:
     request_body, response_body = entry["_bodies"]
     out = {k: v for k, v in entry.items() if k != "_bodies"}
-    out["request"] = {**entry.get("request", {}), "body": redact(_decode(request_body))}
-    out["response"] = {**entry.get("response", {}), "body": redact(_decode(response_body))}
+    out["request"] = {**entry.get("request", {}), "body": _shown(request_body)}
+    out["response"] = {**entry.get("response", {}), "body": _shown(response_body)}
     return out
 
 
-def _decode(body: bytes | None) -> object:
-    if body is None:
-        return None
+def _shown(body: bytes | str | None) -> object:
+    """A kept body as the listing shows it: decoded and redacted JSON, or a placeholder.
+
+    A body that is not JSON is never shown as text: it may be a JSON document with a password
+    that merely failed to parse. Reading the log must not fail whatever a client sent, so any
+    surprise becomes a placeholder too (and a log line)."""
+    if body is None or isinstance(body, str):
+        return body
     try:
-        return orjson.loads(body)
+        decoded = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return body[:2048].decode("utf-8", "replace")
+        return f"<{len(body)} bytes, not JSON>"
+    try:
+        return redact(decoded)
+    except Exception:  # a bug must not take the whole listing down
+        log.exception("could not redact a recorded body")
+        return f"<{len(body)} bytes, not shown>"

@@ -3,6 +3,7 @@ middleware that turns every failure into a SCIM Error body and records every exc
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -13,6 +14,7 @@ from aiohttp import web
 from emulator.clock import Clock
 from emulator.galaxy.directory import GalaxyDirectory
 from emulator.galaxy.exchanges import ExchangeLog
+from emulator.galaxy.faults import FaultRule, Faults
 from emulator.galaxy.tokens import TokenRegistry
 from emulator.scim import errors
 from emulator.scim.discovery import (
@@ -23,6 +25,7 @@ from emulator.scim.discovery import (
     service_provider_config,
 )
 from emulator.scim.errors import ScimError
+from emulator.scim.etags import etag_matches
 from emulator.scim.projection import list_response, parse_paging
 from emulator.scim.schema import SEARCH_REQUEST, Profile
 
@@ -55,6 +58,7 @@ class GalaxyScim:
         self.clock = clock
         self.max_results = max_results
         self.max_body_bytes = max_body_bytes
+        self.faults = Faults()
 
     @property
     def profile(self) -> Profile:
@@ -104,7 +108,10 @@ async def scim_middleware(
             )
         )
     else:
-        response = await _guarded(request, handler, service)
+        rule = service.faults.match(request.method, request.path[len(request.app[SCIM_PREFIX]) :])
+        response = await _injected(rule) if rule else None
+        if response is None:
+            response = await _guarded(request, handler, service)
     service.exchanges.record(
         {
             "time": service.clock.timestamp(),
@@ -118,6 +125,20 @@ async def scim_middleware(
         body,
         getattr(response, "body", None),
     )
+    return response
+
+
+async def _injected(rule: FaultRule) -> web.Response | None:
+    """Apply a fault rule set through the control API: wait, then answer its status (or, for a
+    latency-only rule, let the request through)."""
+    if rule.latency_ms:
+        await asyncio.sleep(rule.latency_ms / 1000)
+    if rule.status is None:
+        return None
+    headers = {"Retry-After": f"{rule.retry_after:g}"} if rule.retry_after is not None else {}
+    exc = ScimError(rule.status, f"fault injected by the emulator (rule {rule.id}): answering {rule.status}")
+    response = error_response(exc)
+    response.headers.update(headers)
     return response
 
 
@@ -252,7 +273,7 @@ async def get_resource(request: web.Request) -> web.Response:
     kind = _kind(request)
     resource = _service(request).directory.get(kind, request.match_info["id"])
     if_none_match = request.headers.get("If-None-Match")
-    if if_none_match and resource["meta"]["version"] in [t.strip() for t in if_none_match.split(",")]:
+    if if_none_match and etag_matches(resource["meta"]["version"], if_none_match):
         return web.Response(status=304, headers={"ETag": resource["meta"]["version"]})
     return _resource_response(request, _renderer(request, kind), resource)
 
@@ -284,48 +305,32 @@ async def delete_resource(request: web.Request) -> web.Response:
 
 
 def _search(request: web.Request, kinds: list[str], params: dict) -> web.Response:
+    """A list (GET) or a SearchRequest (POST .search); `params` holds strings from a query or
+    JSON values from a body, so every parameter's type is checked here or by the library."""
     service = _service(request)
     directory = service.directory
     start, count = parse_paging(
-        _text(params.get("startIndex")), _text(params.get("count")), max_results=service.max_results
+        params.get("startIndex"), params.get("count"), max_results=service.max_results
     )
-    order = (params.get("sortOrder") or "ascending").lower()
-    if order not in ("ascending", "descending"):
-        raise errors.invalid_value(
-            f"sortOrder must be 'ascending' or 'descending', not {params.get('sortOrder')!r}"
-        )
+    order = params.get("sortOrder")
+    if order is None or order == "":
+        order = "ascending"
+    if not isinstance(order, str) or order.lower() not in ("ascending", "descending"):
+        shown = repr(order) if len(repr(order)) <= 60 else repr(order)[:57] + "..."
+        raise errors.invalid_value(f"sortOrder must be 'ascending' or 'descending', not {shown}")
+    descending = order.lower() == "descending"
+    filter_text = params.get("filter")
+    if filter_text is not None and not isinstance(filter_text, str):
+        raise errors.invalid_filter("filter must be a string holding a filter expression (RFC 7644 §3.4.2.2)")
+    attributes, excluded = params.get("attributes"), params.get("excludedAttributes")
     base = _base_url(request)
     if len(kinds) == 1:
-        windows = [(kinds[0], start, count)]
-    else:  # across types: take each type's first start+count matches, then slice the union
-        windows = [(kind, 1, start - 1 + count) for kind in kinds]
-    rendered: list[dict] = []
-    total = 0
-    failures: list[ScimError] = []
-    for kind, first, size in windows:
-        render = directory.projector(
-            kind, params.get("attributes"), params.get("excludedAttributes"), known_only=len(kinds) > 1
-        )
-        try:
-            page = directory.search(
-                kind, params.get("filter"), params.get("sortBy"), order == "descending", first, size
-            )
-        except ScimError as exc:
-            # Across types, a filter or sortBy naming another type's attribute matches nothing
-            # here; it is an error only when no type has the attributes it names.
-            failures.append(exc)
-            if len(failures) == len(kinds):
-                raise failures[0] from None
-            continue
-        total += page.total
-        rendered.extend(render(r, base) for r in page.resources)
-    if len(kinds) > 1:
-        rendered = rendered[start - 1 : start - 1 + count]
-    return scim_response(list_response(rendered, total, start))
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
+        render = directory.projector(kinds[0], attributes, excluded)
+        page = directory.search(kinds[0], filter_text, params.get("sortBy"), descending, start, count)
+        return scim_response(list_response([render(r, base) for r in page.resources], page.total, start))
+    renders = {kind: directory.projector(kind, attributes, excluded, known_only=True) for kind in kinds}
+    found, total = directory.search_across(kinds, filter_text, params.get("sortBy"), descending, start, count)
+    return scim_response(list_response([renders[kind](r, base) for kind, r in found], total, start))
 
 
 async def list_resources(request: web.Request) -> web.Response:

@@ -25,11 +25,12 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from emulator.scim.errors import ScimError, invalid_filter, invalid_path
 from emulator.scim.schema import Attribute, AttributePath, ResourceType
+from emulator.scim.values import is_secret, json_type, parse_instant
 
 __all__ = [
     "And",
@@ -310,9 +311,18 @@ def _describe(text: str) -> str:
 
 
 def parse_filter(text: str) -> Node:
-    """Parse a filter expression (syntax only); raise invalidFilter saying where it went wrong."""
-    if not isinstance(text, str) or not text.strip():
-        raise invalid_filter("the filter is empty")
+    """Parse a filter expression (syntax only); raise invalidFilter saying where it went wrong.
+
+    An empty or blank filter is invalidFilter too: RFC 7644 §3.4.2.2's grammar has no empty
+    filter, and reading `filter=` as "no filter" would answer a client whose filter value got
+    lost on the way with every resource.
+    """
+    if not isinstance(text, str):
+        raise invalid_filter(f"the filter must be a string, got {json_type(text)}")
+    if not text.strip():
+        raise invalid_filter(
+            "the filter is empty; RFC 7644 §3.4.2.2 has no empty filter (leave it out instead)"
+        )
     try:
         parser = _Parser(text)
         try:
@@ -345,20 +355,6 @@ _Fail = Callable[[str], ScimError]
 def _present(v: Any) -> bool:
     """RFC 7644 §3.4.2.2 `pr`: has a value that is not null, "", [] or {}."""
     return v is not None and v != "" and v != [] and v != {}
-
-
-def _instant(text: Any) -> datetime | None:
-    """An ISO-8601 dateTime string (RFC 7643 §2.3.5) as an aware UTC instant, or None."""
-    if not isinstance(text, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        try:  # RFC 3339 allows lower-case "t" and "z"; fromisoformat does not
-            moment = datetime.fromisoformat(text.upper())
-        except ValueError:
-            return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class _Compiler:
@@ -404,9 +400,10 @@ class _Compiler:
         return sub
 
     def check_readable(self, attr: Attribute, label: str) -> None:
-        # A filter on a never-returned attribute (password) would leak it bit by bit.
-        if attr.returned == "never" or attr.mutability == "writeOnly":
-            raise self.fail(f"'{label}' is write-only and cannot be used in a filter")
+        # A filter on a never-returned attribute (password) would leak it bit by bit. The detail
+        # does not quote the filter text, which holds the value the client compared it with.
+        if is_secret(attr):
+            raise ScimError(400, f"'{label}' is write-only and cannot be used in a filter", self.unknown_type)
 
     # nodes
 
@@ -578,7 +575,7 @@ class _Compiler:
                 )
             test = _number_test(op, value)
         elif kind == "dateTime":
-            moment = _instant(value)
+            moment = parse_instant(value)
             if moment is None:
                 raise self.fail(
                     f"'{label}' is a dateTime attribute; compare it with an ISO-8601 string such as "
@@ -649,7 +646,7 @@ def _instant_test(op: str, const: datetime) -> Callable[[Any], bool]:
     cmp = _CMP["eq" if op == "ne" else op]
 
     def test(v: Any) -> bool:
-        moment = _instant(v)
+        moment = parse_instant(v)
         return moment is not None and cmp(moment, const)
 
     return test
@@ -798,6 +795,16 @@ def parse_path(text: str, rtype: ResourceType) -> PatchPath:
         return PatchPath(text, target)
     if target.sub is not None or target.attribute.type != "complex":
         raise fail(f"'{target.dotted()}' is not a complex attribute, so it cannot have a [filter]")
+    if not target.attribute.multi_valued:
+        # RFC 7644 §3.5.2: a value filter picks among the values of a multi-valued attribute.
+        # On a single-valued one (`name[givenName eq "x"].familyName`) it means nothing, and
+        # reading the object as the one "value" made replace overwrite all of `name`.
+        subs = target.attribute.sub_attributes
+        example = f"{target.dotted()}.{tail or (subs[0].name if subs else 'sub')}"
+        raise fail(
+            f"'{target.dotted()}' is single-valued, so it cannot have a [filter]; "
+            f"name the sub-attribute directly, as in '{example}'"
+        )
     if tail is not None:
         sub = target.attribute.sub(tail)
         if sub is None:

@@ -28,6 +28,7 @@ from typing import Any
 from emulator.scim.errors import ScimError, invalid_syntax, invalid_value, mutability, no_target
 from emulator.scim.filter import PatchPath, UnknownAttribute, parse_path
 from emulator.scim.schema import COMMON, PATCH_OP, Attribute, AttributePath, ResourceType
+from emulator.scim.values import equal, is_empty, without_subs
 
 __all__ = ["Coerce", "apply_patch"]
 
@@ -88,10 +89,6 @@ def _clone(value: Any) -> Any:
     if isinstance(value, list):
         return [_clone(v) for v in value]
     return value
-
-
-def _is_empty(value: Any) -> bool:
-    return value is None or value == "" or value == [] or value == {}
 
 
 class _Patcher:
@@ -245,7 +242,7 @@ class _Patcher:
         """add appends the values that are not there yet; replace swaps the whole list
         (RFC 7644 §3.5.2.1 and §3.5.2.3, no filter)."""
         items = self.coerce(attr, value if isinstance(value, list) else [value], where) or []
-        items = [self.writable_part(attr, item) for item in items]
+        items = self.writable_part(attr, items)
         if name == "replace":
             holder[attr.name] = items
             _settle_primary(attr, items, items)
@@ -305,7 +302,8 @@ class _Patcher:
 
     def put_filtered(self, name: str, target: PatchPath, value: Any, where: str, holder: dict) -> None:
         """`emails[type eq "work"].value` or `emails[type eq "work"]`: change the matching values
-        (RFC 7644 §3.5.2.1, §3.5.2.3), or create one when none matches."""
+        (RFC 7644 §3.5.2.1, §3.5.2.3), or create one when none matches. `parse_path` only lets
+        value filters through on multi-valued attributes."""
         attr, sub = target.attribute, target.sub
         assert target.predicate is not None
         elements = _elements(holder.get(attr.name))
@@ -326,12 +324,9 @@ class _Patcher:
                 element[sub.name] = self.coerce(sub, value, where)
             else:
                 element.update(self.writable_part(attr, self.element(attr, value, where)))
-            if attr.multi_valued:
-                current = holder.get(attr.name)
-                holder[attr.name] = [*(current if isinstance(current, list) else ()), element]
-                _settle_primary(attr, holder[attr.name], [element])
-            else:
-                holder[attr.name] = element
+            current = holder.get(attr.name)
+            holder[attr.name] = [*(current if isinstance(current, list) else ()), element]
+            _settle_primary(attr, holder[attr.name], [element])
             return
         for el in matches:
             if sub is not None:
@@ -344,8 +339,7 @@ class _Patcher:
             self.check_element_immutables(attr, el, after, where)
             el.clear()
             el.update(after)
-        if attr.multi_valued:
-            _settle_primary(attr, holder[attr.name], matches)
+        _settle_primary(attr, holder[attr.name], matches)
 
     def element(self, attr: Attribute, raw: Any, where: str) -> dict:
         """One value of complex `attr`, coerced (a fresh dict)."""
@@ -401,7 +395,7 @@ class _Patcher:
         a naive RFC server empties the group, S16). Any multi-valued attribute gets the same reading.
         """
         wanted = self.coerce(attr, listed if isinstance(listed, list) else [listed], where) or []
-        wanted = [w for w in wanted if not _is_empty(w)]
+        wanted = [w for w in wanted if not is_empty(w)]
         current = holder.get(attr.name)
         if not isinstance(current, list):
             return
@@ -447,13 +441,12 @@ class _Patcher:
                 )
 
     @staticmethod
-    def writable_part(attr: Attribute, item: Any) -> Any:
-        """A complex value without its readOnly sub-attributes (e.g. members.display,
+    def writable_part(attr: Attribute, value: Any) -> Any:
+        """A complex value (or a list of them) without its readOnly sub-attributes (e.g.
         manager.displayName): the service provider sets those, and RFC 7643 §2.2 has clients'
         values for them ignored."""
-        if not isinstance(item, dict):
-            return item
-        return {k: v for k, v in item.items() if (s := attr.sub(k)) is None or s.mutability != "readOnly"}
+        read_only = [s.name for s in attr.sub_attributes if s.mutability == "readOnly"]
+        return without_subs(value, read_only) if read_only else value
 
     def finish(self, original: dict) -> None:
         """Drop emptied extension objects and keep `schemas` listing the extensions in use."""
@@ -480,7 +473,7 @@ def _elements(value: Any) -> list[dict]:
 
 def _settle(holder: dict, name: str) -> None:
     """RFC 7643 §2.5: null, "" and empty lists/objects mean unassigned, so they are not stored."""
-    if name in holder and _is_empty(holder[name]):
+    if name in holder and is_empty(holder[name]):
         del holder[name]
 
 
@@ -492,28 +485,22 @@ def _worth_keeping(attr: Attribute, element: dict) -> bool:
     return attr.sub("value") is None or "value" in element
 
 
-def _equal(attr: Attribute | None, a: Any, b: Any) -> bool:
-    if attr is not None and not attr.case_exact and isinstance(a, str) and isinstance(b, str):
-        return a.lower() == b.lower()
-    return a == b
-
-
 def _same_value(attr: Attribute, new: Any, old: Any) -> bool:
     """Whether `new` is already among the values (add skips it). Values whose `value` is an
     immutable identifier (members) are the same when the identifiers are; others when equal."""
     if isinstance(new, dict) and isinstance(old, dict):
         key = attr.sub("value")
         if key is not None and key.mutability == "immutable" and "value" in new:
-            return _equal(key, new["value"], old.get("value"))
+            return equal(key, new["value"], old.get("value"))
     return new == old
 
 
 def _listed_matches(attr: Attribute, wanted: Any, element: Any) -> bool:
     if isinstance(wanted, dict) and isinstance(element, dict):
         if "value" in wanted:
-            return _equal(attr.sub("value"), wanted["value"], element.get("value"))
-        return all(_equal(attr.sub(k), v, element.get(k)) for k, v in wanted.items())
-    return _equal(attr, wanted, element)
+            return equal(attr.sub("value"), wanted["value"], element.get("value"))
+        return all(equal(attr.sub(k), v, element.get(k)) for k, v in wanted.items())
+    return equal(attr, wanted, element)
 
 
 def _settle_primary(attr: Attribute, items: list, fresh: list) -> None:

@@ -8,12 +8,11 @@ pages of 100 users must be served at over 100 pages/s.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from emulator.scim.errors import invalid_path, invalid_value
+from emulator.scim.errors import ScimError, invalid_path, invalid_value
 from emulator.scim.schema import (
     COMMON,
     LIST_RESPONSE,
@@ -21,6 +20,7 @@ from emulator.scim.schema import (
     AttributePath,
     ResourceType,
 )
+from emulator.scim.values import is_secret, parse_instant, without_subs
 
 Projector = Callable[[dict], dict]
 
@@ -65,23 +65,6 @@ def _defaults(attributes: Iterable[Attribute]) -> _Defaults:
     )
 
 
-def _without_subs(value: Any, names: frozenset[str]) -> Any:
-    """`value` (a complex value or a list of them) without the sub-attributes in `names`."""
-    if isinstance(value, dict):
-        return {k: v for k, v in value.items() if k not in names}
-    if isinstance(value, list):
-        out = []
-        for item in value:
-            if isinstance(item, dict):
-                item = {k: v for k, v in item.items() if k not in names}
-                if item:
-                    out.append(item)
-            else:
-                out.append(item)
-        return out
-    return value
-
-
 def _hide(container: dict, d: _Defaults) -> dict:
     """A copy of `container` without what `d` hides by default (nested sub-attributes included)."""
     out = dict(container)
@@ -90,7 +73,7 @@ def _hide(container: dict, d: _Defaults) -> dict:
     for name, subs in d.hidden_subs.items():
         value = out.get(name)
         if value is not None:
-            value = _without_subs(value, subs)
+            value = without_subs(value, subs)
             if value:
                 out[name] = value
             else:
@@ -127,20 +110,14 @@ def _make_default(core: _Defaults, extensions: dict[str, _Defaults]) -> Projecto
     return default_nested
 
 
-# Keyed by id() because hashing a frozen ResourceType walks every attribute definition; the value
-# keeps the ResourceType alive so its id cannot be reused.
-_INFO: dict[int, tuple[ResourceType, _TypeInfo]] = {}
+def _build_info(rtype: ResourceType) -> _TypeInfo:
+    core = _defaults((*COMMON, *rtype.schema.attributes))
+    extensions = {ext.id: _defaults(ext.attributes) for ext, _ in rtype.extensions}
+    return _TypeInfo(core, extensions, _make_default(core, extensions))
 
 
 def _info(rtype: ResourceType) -> _TypeInfo:
-    cached = _INFO.get(id(rtype))
-    if cached is not None and cached[0] is rtype:
-        return cached[1]
-    core = _defaults((*COMMON, *rtype.schema.attributes))
-    extensions = {ext.id: _defaults(ext.attributes) for ext, _ in rtype.extensions}
-    info = _TypeInfo(core, extensions, _make_default(core, extensions))
-    _INFO[id(rtype)] = (rtype, info)
-    return info
+    return rtype.derived(_build_info)
 
 
 # --- attributes / excludedAttributes ----------------------------------------------------------
@@ -230,7 +207,7 @@ def _pick(container: dict, chosen: dict[str, set[str] | None], d: _Defaults, alw
         if subs is None:
             hidden = d.hidden_subs.get(key)
             if hidden:
-                value = _without_subs(value, hidden)
+                value = without_subs(value, hidden)
         else:
             keep = subs - d.never_subs.get(key, frozenset())
             value = _only_subs(value, keep)
@@ -301,7 +278,7 @@ def _make_excluder(info: _TypeInfo, paths: list[AttributePath], base: Projector)
                 if subs is None:
                     del target[name]
                 else:
-                    value = _without_subs(target[name], frozenset(subs))
+                    value = without_subs(target[name], frozenset(subs))
                     if value:
                         target[name] = value
                     else:
@@ -334,18 +311,6 @@ def make_projector(
     return projector
 
 
-def project(
-    resource: dict,
-    rtype: ResourceType,
-    attributes: list[AttributePath] | None,
-    excluded: list[AttributePath] | None,
-) -> dict:
-    """The representation of one stored resource to send; see `make_projector`."""
-    if not attributes and not excluded:
-        return _info(rtype).default(resource)
-    return make_projector(rtype, attributes, excluded)(resource)
-
-
 # --- sortBy -----------------------------------------------------------------------------------
 
 
@@ -353,21 +318,22 @@ def _normaliser(leaf: Attribute) -> Callable[[Any], Any] | None:
     if leaf.type in ("string", "reference", "binary") and not leaf.case_exact:
         return str.lower
     if leaf.type == "dateTime":
-        return _timestamp
+        return parse_instant
     return None
 
 
-def _timestamp(value: str) -> float | None:
-    try:
-        moment = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
-
-
 _MISSING = (1,)
+
+
+def _sort_path(rtype: ResourceType, path_text: Any) -> AttributePath | None:
+    return rtype.resolve(path_text.strip()) if isinstance(path_text, str) else None
+
+
+def _unknown_sort(rtype: ResourceType, path_text: Any) -> ScimError:
+    return invalid_path(
+        f"sortBy: unknown attribute '{path_text}' for resource type {rtype.name} "
+        f"(see /Schemas for the attributes this server stores)"
+    )
 
 
 def sort_key(rtype: ResourceType, path_text: str) -> Callable[[dict], tuple]:
@@ -378,15 +344,51 @@ def sort_key(rtype: ResourceType, path_text: str) -> Callable[[dict], tuple]:
     greater than every value, so they come last with ascending order and first with
     `reverse=True` (descending), exactly as the RFC asks. Naming a multi-valued complex
     attribute without a sub-attribute sorts by its `value`; naming a single-valued complex
-    attribute without one, or an unknown attribute, is 400 invalidPath.
+    attribute without one, a write-only attribute, or an unknown attribute, is 400 invalidPath.
     """
-    path = rtype.resolve(path_text.strip()) if isinstance(path_text, str) else None
+    path = _sort_path(rtype, path_text)
     if path is None:
-        raise invalid_path(
-            f"sortBy: unknown attribute '{path_text}' for resource type {rtype.name} "
-            f"(see /Schemas for the attributes this server stores)"
-        )
+        raise _unknown_sort(rtype, path_text)
+    return _key_for(path)[0]
+
+
+def union_sort_keys(rtypes: Sequence[ResourceType], path_text: Any) -> list[Callable[[dict], tuple]]:
+    """Key functions, one per resource type of `rtypes`, that sort resources of all of them as
+    one list (a `sortBy` at the root /.search, RFC 7644 §3.4.3).
+
+    A type that lacks the attribute gets a key under which each of its resources sorts as a
+    missing value (last ascending, first descending, as in `sort_key`). The keys of present
+    values carry the attribute's SCIM type, so values of an attribute that has different types
+    in different resource types still compare. Only when no type has the attribute is it 400
+    invalidPath; other mistakes (a complex attribute without a sub-attribute) are 400 as well.
+    """
+    keys: list[Callable[[dict], tuple]] = []
+    for rtype in rtypes:
+        path = _sort_path(rtype, path_text)
+        if path is None:
+            keys.append(_missing_key)
+            continue
+        key, kind = _key_for(path)
+
+        def tagged(resource: dict, key: Callable[[dict], tuple] = key, kind: str = kind) -> tuple:
+            found = key(resource)
+            return found if found is _MISSING else (0, kind, found[1])
+
+        keys.append(tagged)
+    if all(key is _missing_key for key in keys):
+        raise _unknown_sort(rtypes[0], path_text)
+    return keys
+
+
+def _missing_key(resource: dict) -> tuple:
+    return _MISSING
+
+
+def _key_for(path: AttributePath) -> tuple[Callable[[dict], tuple], str]:
+    """The key function for a resolved `sortBy` path and the SCIM type of the values it sorts."""
     attr, sub = path.attribute, path.sub
+    if is_secret(path.leaf):
+        raise invalid_path(f"sortBy: '{path.dotted()}' is write-only and cannot be sorted on")
     if attr.type == "complex" and sub is None:
         sub = attr.sub("value") if attr.multi_valued else None
         if sub is None:
@@ -394,7 +396,8 @@ def sort_key(rtype: ResourceType, path_text: str) -> Callable[[dict], tuple]:
             raise invalid_path(
                 f"sortBy: '{path.dotted()}' is complex; name a sub-attribute, e.g. '{example}'"
             )
-    norm = _normaliser(sub or attr)
+    leaf = sub or attr
+    norm = _normaliser(leaf)
     urn, name, sub_name, multi = path.extension, attr.name, sub.name if sub else None, attr.multi_valued
 
     def raw(resource: dict) -> Any:
@@ -422,7 +425,7 @@ def sort_key(rtype: ResourceType, path_text: str) -> Callable[[dict], tuple]:
             value = resource.get(name)
             return _MISSING if value is None else (0, value.lower())
 
-        return key_lower
+        return key_lower, leaf.type
 
     if norm is None:
 
@@ -439,7 +442,7 @@ def sort_key(rtype: ResourceType, path_text: str) -> Callable[[dict], tuple]:
             value = norm(value)
             return _MISSING if value is None else (0, value)
 
-    return key
+    return key, leaf.type
 
 
 # --- paging and the ListResponse --------------------------------------------------------------
@@ -456,29 +459,46 @@ def list_response(resources: list[dict], total: int, start_index: int) -> dict:
     }
 
 
+# RFC 7644 puts no upper bound on startIndex or count, but the ListResponse echoes startIndex
+# and JSON encoders (orjson here) only write 64-bit integers, so a client sending
+# startIndex=99999999999999999999999 would get a 500. Values beyond SCIM's practical range (the
+# largest 32-bit signed integer, what most SCIM clients and servers use for both) are clamped:
+# any startIndex past the last result gives the same empty page, and count is capped by
+# maxResults anyway. Digit strings are clamped before int() sees them, which refuses strings of
+# over 4,300 digits.
+MAX_PAGING_VALUE = 2**31 - 1
+_MAX_DIGITS = len(str(MAX_PAGING_VALUE))
+
+
 def _integer(name: str, raw: Any) -> int | None:
     if raw is None:
         return None
     if isinstance(raw, int) and not isinstance(raw, bool):
-        return raw
+        return max(-MAX_PAGING_VALUE, min(raw, MAX_PAGING_VALUE))
     if isinstance(raw, str):
         text = raw.strip()
         if not text:
             return None
-        digits = text[1:] if text[0] in "+-" else text
+        negative = text[0] == "-"
+        digits = (text[1:] if text[0] in "+-" else text).lstrip("0") or "0"
         if digits.isascii() and digits.isdigit():
-            return int(text)
-    raise invalid_value(f"{name}: expected an integer, got {raw!r}")
+            value = MAX_PAGING_VALUE if len(digits) > _MAX_DIGITS else min(int(digits), MAX_PAGING_VALUE)
+            return -value if negative else value
+    shown = repr(raw)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    raise invalid_value(f"{name}: expected an integer, got {shown}")
 
 
 def parse_paging(
     start_index: str | int | None, count: str | int | None, *, max_results: int
 ) -> tuple[int, int]:
-    """(startIndex, count) from the query parameters (or a SearchRequest's integers).
+    """(startIndex, count) from the query parameters (strings) or a SearchRequest (integers).
 
     RFC 7644 §3.4.2.4: startIndex below 1 is read as 1; a negative count as 0; count above
     `max_results` (the advertised filter.maxResults) is capped; an absent or empty value takes
-    the default (1, `max_results`). A value that is not an integer is 400 invalidValue.
+    the default (1, `max_results`). startIndex above MAX_PAGING_VALUE is read as that value
+    (see the comment on it). A value that is not an integer is 400 invalidValue.
     """
     first = _integer("startIndex", start_index)
     size = _integer("count", count)

@@ -13,7 +13,7 @@ from typing import Any
 
 from emulator.scim.errors import invalid_syntax, invalid_value, mutability
 from emulator.scim.schema import COMMON, Attribute, ResourceType
-from emulator.scim.values import coerce
+from emulator.scim.values import coerce, equal, is_empty, without_subs
 
 _WHERE = "request body"
 
@@ -28,6 +28,7 @@ class _Container:
     read_only_subs: dict[str, frozenset[str]]  # canonical name -> canonical readOnly sub names
     required: tuple[Attribute, ...]
     immutable: tuple[Attribute, ...]
+    write_only: tuple[Attribute, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,31 +58,21 @@ def _container(urn: str | None, attributes: tuple[Attribute, ...]) -> _Container
         read_only_subs,
         tuple(a for a in writable.values() if a.required),
         tuple(a for a in writable.values() if a.mutability == "immutable"),
+        tuple(a for a in writable.values() if a.mutability == "writeOnly"),
     )
 
 
-# Keyed by id() because hashing a frozen ResourceType walks every attribute definition; the value
-# keeps the ResourceType alive so its id cannot be reused.
-_PLANS: dict[int, tuple[ResourceType, _Plan]] = {}
-
-
-def _plan(rtype: ResourceType) -> _Plan:
-    cached = _PLANS.get(id(rtype))
-    if cached is not None and cached[0] is rtype:
-        return cached[1]
-    plan = _Plan(
+def _build_plan(rtype: ResourceType) -> _Plan:
+    return _Plan(
         rtype.schema.id,
         _container(None, (*COMMON, *rtype.schema.attributes)),
         {ext.id.lower(): _container(ext.id, ext.attributes) for ext, _ in rtype.extensions},
         tuple(rtype.schema_ids),
     )
-    _PLANS[id(rtype)] = (rtype, plan)
-    return plan
 
 
-def _is_empty(value: Any) -> bool:
-    """RFC 7643 §2.5: null, an empty array and (by extension) an empty object mean unassigned."""
-    return value is None or value == [] or value == {}
+def _plan(rtype: ResourceType) -> _Plan:
+    return rtype.derived(_build_plan)
 
 
 def _fill(
@@ -93,15 +84,15 @@ def _fill(
         lowered = key.lower()
         attr = writable.get(lowered)
         if attr is not None:
+            if value is None or value == "":
+                continue  # no value (see values.is_empty), whatever the attribute's type
             name = attr.name if box.urn is None else f"{box.urn}:{attr.name}"
             value = coerce(attr, value, _WHERE, name=name)
-            if _is_empty(value):
-                continue
             strip = box.read_only_subs.get(attr.name)
             if strip:
-                value = _strip_subs(value, strip)
-                if _is_empty(value):
-                    continue
+                value = without_subs(value, strip)
+            if is_empty(value):
+                continue
             target[attr.name] = value
         elif lowered in box.read_only:
             continue  # RFC 7643 §2.2: readOnly values in input SHALL be ignored (id, meta, groups)
@@ -109,18 +100,6 @@ def _fill(
             _top_level_extra(target, key, value, rtype, plan, ignore_unknown)
         elif not ignore_unknown and value is not None:
             raise invalid_syntax(f"{_WHERE}: unknown attribute '{box.urn}:{key}'")
-
-
-def _strip_subs(value: Any, names: frozenset[str]) -> Any:
-    """Drop readOnly sub-attributes (e.g. members.display) that the server maintains itself."""
-    if isinstance(value, list):
-        out = []
-        for item in value:
-            item = {k: v for k, v in item.items() if k not in names}
-            if item:
-                out.append(item)
-        return out
-    return {k: v for k, v in value.items() if k not in names}
 
 
 def _top_level_extra(
@@ -181,7 +160,7 @@ def _check_schemas(body: dict, plan: _Plan) -> None:
 
 
 def _missing(value: Any) -> bool:
-    return _is_empty(value) or (isinstance(value, str) and not value.strip())
+    return is_empty(value) or (isinstance(value, str) and not value.strip())
 
 
 def _check_required(resource: dict, plan: _Plan) -> None:
@@ -198,12 +177,6 @@ def _check_required(resource: dict, plan: _Plan) -> None:
                     )
 
 
-def _same(attr: Attribute, a: Any, b: Any) -> bool:
-    if not attr.case_exact and isinstance(a, str) and isinstance(b, str):
-        return a.lower() == b.lower()
-    return a == b
-
-
 def _check_immutable(resource: dict, existing: dict, plan: _Plan) -> None:
     """RFC 7644 §3.5.1: an immutable attribute that has a value must be sent unchanged on PUT.
 
@@ -217,17 +190,33 @@ def _check_immutable(resource: dict, existing: dict, plan: _Plan) -> None:
     for new, old, box in boxes:
         for attr in box.immutable:
             before = old.get(attr.name)
-            if _is_empty(before):
+            if is_empty(before):
                 continue
             after = new.get(attr.name)
             if after is None:
                 new[attr.name] = before
-            elif not _same(attr, after, before):
+            elif not equal(attr, after, before):
                 name = attr.name if box.urn is None else f"{box.urn}:{attr.name}"
                 raise mutability(f"{_WHERE}: attribute '{name}' is immutable and cannot be changed")
     for box in plan.extensions.values():
         if resource.get(box.urn) == {}:
             del resource[box.urn]
+
+
+def _keep_write_only(resource: dict, existing: dict, plan: _Plan) -> None:
+    """A PUT that omits a writeOnly attribute (password) keeps the stored value.
+
+    A client cannot read a writeOnly value back, so it cannot echo it in a PUT; RFC 7644 §3.5.1
+    lets the service provider decide what omitted attributes become, and clearing the password on
+    every PUT of a user's other attributes would lock the user out."""
+    for attr in plan.core.write_only:
+        if attr.name not in resource and attr.name in existing:
+            resource[attr.name] = existing[attr.name]
+    for box in plan.extensions.values():
+        old = existing.get(box.urn)
+        for attr in box.write_only:
+            if isinstance(old, dict) and attr.name in old:
+                resource.setdefault(box.urn, {}).setdefault(attr.name, old[attr.name])
 
 
 def refresh_schemas(resource: dict, rtype: ResourceType) -> None:
@@ -254,8 +243,10 @@ def parse_resource(
     attributes are dropped when `ignore_unknown` (Galaxy ignores unsupported fields, reference
     entra-and-galaxy.md §2) and are 400 invalidSyntax otherwise. `password` is returned as sent,
     under "password", for the caller to hash. `existing` (the stored resource, on PUT) enables
-    the immutability check. Raises ScimError: invalidSyntax for a malformed body or `schemas`,
-    invalidValue for wrong types or a missing required attribute, mutability on PUT.
+    the immutability check, and a writeOnly attribute the body omits (or sends as null) keeps
+    its stored value, so a PUT without `password` keeps the stored hash; PATCH `remove` clears
+    it. Raises ScimError: invalidSyntax for a malformed body or `schemas`, invalidValue for
+    wrong types or a missing required attribute, mutability on PUT.
     """
     if not isinstance(body, dict):
         raise invalid_syntax(f"{_WHERE}: expected a JSON object, got {type(body).__name__}")
@@ -265,6 +256,7 @@ def parse_resource(
     _fill(resource, body, plan.core, rtype, plan, ignore_unknown)
     if existing is not None:
         _check_immutable(resource, existing, plan)
+        _keep_write_only(resource, existing, plan)
     _check_required(resource, plan)
     if plan.extensions:
         refresh_schemas(resource, rtype)

@@ -8,7 +8,11 @@ shape: extension attributes live in a nested dict under the extension's URN.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -299,6 +303,22 @@ class ResourceType:
     description: str
     schema: Schema
     extensions: tuple[tuple[Schema, bool], ...] = ()
+    _derived: dict[Callable[[Any], Any], Any] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+
+    def derived(self, build: Callable[[ResourceType], _T]) -> _T:
+        """`build(self)`, computed on the first call and kept for the life of this resource type.
+
+        Other modules keep their per-type lookup tables here (keyed by the function that builds
+        them): resource.py its input plan, projection.py what the default representation hides.
+        A resource type never changes, so neither do they.
+        """
+        try:
+            return self._derived[build]
+        except KeyError:
+            value = self._derived[build] = build(self)
+            return value
 
     @property
     def schema_ids(self) -> list[str]:

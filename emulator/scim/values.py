@@ -1,4 +1,5 @@
-"""Type checking and coercion of JSON values against one attribute definition (RFC 7643 §2.3).
+"""Type checking and coercion of JSON values against one attribute definition (RFC 7643 §2.3),
+and the small value helpers the other SCIM modules share.
 
 Every value a client sends (POST/PUT bodies, PATCH operation values) passes through `coerce`, so
 stored resources only ever hold values of the declared type under canonical sub-attribute names.
@@ -7,12 +8,78 @@ This runs once per attribute per request, so it avoids building strings unless i
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime
 from typing import Any
 
 from emulator.scim.errors import ScimError, invalid_value
 from emulator.scim.schema import Attribute
+
+# --- shared helpers ---------------------------------------------------------------------------
+
+
+def is_empty(value: Any) -> bool:
+    """RFC 7643 §2.5: null, an empty array and (by extension) an empty object mean unassigned.
+
+    An empty string counts too: POST, PUT and PATCH all read `""` as "no value", because Entra's
+    validator clears attributes with empty strings before it tries nulls (reference scim.md §2.2).
+    """
+    return value is None or value == "" or value == [] or value == {}
+
+
+def without_subs(value: Any, names: Collection[str]) -> Any:
+    """`value` (a complex value, or a list of values) without the sub-attributes in `names`.
+
+    In a list, dict elements left empty are dropped and other elements are kept as they are; a
+    single dict may come back empty, and the caller decides what that means. The input is never
+    modified.
+    """
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if k not in names}
+    if isinstance(value, list):
+        out = []
+        for item in value:
+            if isinstance(item, dict):
+                item = {k: v for k, v in item.items() if k not in names}
+                if not item:
+                    continue
+            out.append(item)
+        return out
+    return value
+
+
+def equal(attr: Attribute | None, a: Any, b: Any) -> bool:
+    """Whether two stored values of `attr` are the same, honouring caseExact (RFC 7643 §2.3.1)."""
+    if attr is not None and not attr.case_exact and isinstance(a, str) and isinstance(b, str):
+        return a.lower() == b.lower()
+    return a == b
+
+
+def parse_instant(text: Any) -> datetime | None:
+    """An ISO-8601 dateTime string (RFC 7643 §2.3.5) as an aware instant, or None.
+
+    A value without a zone is read as UTC. RFC 3339 allows a lower-case "t" and "z", which
+    `datetime.fromisoformat` does not, so those are retried upper-cased.
+    """
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            moment = datetime.fromisoformat(text.upper())
+        except ValueError:
+            return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def is_secret(attr: Attribute) -> bool:
+    """A writeOnly or returned=never attribute (password): its values never appear in any answer,
+    error details included."""
+    return attr.mutability == "writeOnly" or attr.returned == "never"
+
+
+# --- coerce -----------------------------------------------------------------------------------
 
 _EXPECTED = {
     "string": "a string",
@@ -26,7 +93,7 @@ _EXPECTED = {
 }
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
     """The JSON type name of `value`, for error details a person can act on."""
     if isinstance(value, bool):
         return "boolean"
@@ -42,13 +109,16 @@ def _json_type(value: Any) -> str:
 
 
 def _wrong(attr: Attribute, value: Any, where: str, name: str | None) -> ScimError:
-    shown = repr(value) if not isinstance(value, (dict, list)) else _json_type(value)
+    expected = _EXPECTED.get(attr.type, attr.type)
+    got = json_type(value)
+    if is_secret(attr) or isinstance(value, (dict, list)):
+        # The value of a write-only attribute (password) never goes back to the client or into
+        # the exchange log, not even when it is rejected: only its JSON type is named.
+        return invalid_value(f"{where}: attribute '{name or attr.name}' must be {expected}, got {got}")
+    shown = repr(value)
     if len(shown) > 60:
         shown = shown[:57] + "..."
-    expected = _EXPECTED.get(attr.type, attr.type)
-    return invalid_value(
-        f"{where}: attribute '{name or attr.name}' must be {expected}, got {_json_type(value)} {shown}"
-    )
+    return invalid_value(f"{where}: attribute '{name or attr.name}' must be {expected}, got {got} {shown}")
 
 
 def _string(attr: Attribute, value: Any, where: str, name: str | None) -> Any:
@@ -87,14 +157,9 @@ def _decimal(attr: Attribute, value: Any, where: str, name: str | None) -> Any:
 
 def _date_time(attr: Attribute, value: Any, where: str, name: str | None) -> Any:
     # Stored as sent (clients compare what they wrote); only checked to be parseable, so that
-    # filters and sorting can rely on it. fromisoformat in 3.11 accepts "Z" and offsets.
-    if isinstance(value, str):
-        try:
-            datetime.fromisoformat(value)
-        except ValueError:
-            pass
-        else:
-            return value
+    # filters and sorting can rely on it.
+    if parse_instant(value) is not None:
+        return value
     raise _wrong(attr, value, where, name)
 
 
@@ -116,8 +181,8 @@ def _complex(attr: Attribute, value: Any, where: str, name: str | None) -> dict:
         raise _wrong(attr, value, where, name)
     out: dict = {}
     for key, sub_value in value.items():
-        if sub_value is None:
-            continue
+        if sub_value is None or sub_value == "":
+            continue  # "" is "no value", as for top-level attributes (see is_empty)
         sub = attr.sub(key)
         if sub is None:
             continue  # unknown sub-attribute: dropped (the galaxy profile stores a subset)
@@ -140,7 +205,7 @@ def coerce(attr: Attribute, value: Any, where: str, *, name: str | None = None) 
     `attr.name`); a wrong type raises ScimError 400 invalidValue naming both.
 
     Complex values keep only known sub-attributes, renamed to their canonical spelling, with
-    nulls dropped. A multi-valued attribute always yields a list: a lone value is wrapped, null
+    nulls and empty strings dropped. A multi-valued attribute always yields a list: a lone value is wrapped, null
     elements and complex elements left empty after dropping are removed (RFC 7643 §2.5 treats
     null and unassigned alike). Empty lists and dicts are returned as such; callers decide
     whether that means "unassigned".

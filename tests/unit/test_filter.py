@@ -431,7 +431,6 @@ def test_an_unknown_attribute_is_invalid_filter_naming_it(text, name, rtype):
         ('name eq "Barbara"', "complex attribute"),
         ('x509Certificates.value gt "MII"', "cannot be ordered"),
         ('x509Certificates.value sw "MII"', "only to string"),
-        ('password eq "secret"', "write-only"),
         ('userName[value eq "x"]', "only a complex attribute"),
         ("emails[type gt null]", "only eq and ne"),
     ],
@@ -440,6 +439,20 @@ def test_a_comparison_that_does_not_fit_the_attribute_type_is_invalid_filter(tex
     error = refused(text)
     assert explained in error.detail
     assert text in error.detail  # the detail quotes the filter
+
+
+def test_a_filter_on_the_password_is_refused_without_repeating_the_value():
+    error = refused('password eq "hunter2-secret"')
+    assert "write-only" in error.detail and error.scim_type == "invalidFilter"
+    assert "hunter2-secret" not in error.detail
+
+
+@pytest.mark.parametrize("text", ["", "   ", 5, None, ["userName pr"]])
+def test_an_empty_or_non_string_filter_is_invalid_filter(text):
+    # RFC 7644 §3.4.2.2 has no empty filter; a filter is always a string.
+    with pytest.raises(ScimError) as caught:
+        parse_filter(text)  # type: ignore[arg-type]
+    assert caught.value.status == 400 and caught.value.scim_type == "invalidFilter"
 
 
 def test_a_deeply_nested_filter_is_refused_not_crashed():

@@ -10,7 +10,6 @@ from emulator.scim.projection import (
     make_projector,
     parse_attribute_list,
     parse_paging,
-    project,
     sort_key,
 )
 from emulator.scim.schema import (
@@ -25,6 +24,13 @@ from emulator.scim.schema import (
 )
 
 GALAXY = build_profile("galaxy")
+
+
+def project(resource: dict, rtype: ResourceType, attributes, excluded) -> dict:
+    """One resource through a projector compiled for it, the way the receiver renders a page."""
+    return make_projector(rtype, attributes, excluded)(resource)
+
+
 FULL = build_profile("full")
 META = {
     "resourceType": "User",

@@ -1,0 +1,353 @@
+"""`/_emulator/entra/...` and `/_emulator/clock`: drive the mock Entra tenant and its
+provisioning engine from tests, scripts and the CLI. Every answer is JSON, errors included."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from aiohttp import web
+
+from emulator.clock import format_instant
+from emulator.entra.app import ENTRA, Entra
+from emulator.entra.directory import DirectoryError
+from emulator.entra.provisioning.engine import ProvisioningError
+from emulator.entra.provisioning.logs import to_csv, to_json
+from emulator.entra.provisioning.settings import SettingsError
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class BadRequest(Exception):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@web.middleware
+async def entra_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn the directory's and the engine's refusals into JSON errors with their status."""
+    try:
+        return await handler(request)
+    except (DirectoryError, ProvisioningError, BadRequest) as exc:
+        return web.json_response({"error": str(exc), "status": exc.status}, status=exc.status)
+    except (SettingsError, ValueError) as exc:
+        return web.json_response({"error": str(exc), "status": 400}, status=400)
+
+
+def _entra(request: web.Request) -> Entra:
+    return request.config_dict[ENTRA]
+
+
+async def _body(request: web.Request, *, required: bool = True) -> dict:
+    if not request.body_exists:
+        if required:
+            raise BadRequest("a JSON object body is required")
+        return {}
+    try:
+        body = await request.json()
+    except ValueError:
+        raise BadRequest("the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object")
+    return body
+
+
+async def _saved(request: web.Request, payload: object, status: int = 200) -> web.Response:
+    """Answer once the change is in the journal, like every acknowledged write."""
+    await request.config_dict[ENTRA].directory.users.store.commit()
+    return web.json_response(payload, status=status)
+
+
+# -- tenant, users, groups ----------------------------------------------------------------------
+
+
+async def get_tenant(request: web.Request) -> web.Response:
+    directory = _entra(request).directory
+    return web.json_response({**directory.tenant, "changeSeq": directory.change_seq})
+
+
+async def list_users(request: web.Request) -> web.Response:
+    include = request.query.get("includeDeleted", "false").lower() == "true"
+    return web.json_response({"users": _entra(request).directory.list_users(include_deleted=include)})
+
+
+async def create_user(request: web.Request) -> web.Response:
+    body = await _body(request)
+    return await _saved(request, _entra(request).directory.create_user(body), 201)
+
+
+def _user_id(request: web.Request) -> str:
+    found = _entra(request).directory.find_user(request.match_info["user"])
+    if found is None:
+        raise BadRequest(
+            f"no user {request.match_info['user']!r} (give an objectId or userPrincipalName)", 404
+        )
+    return found["id"]
+
+
+async def get_user(request: web.Request) -> web.Response:
+    return web.json_response(_entra(request).directory.user(_user_id(request)))
+
+
+async def update_user(request: web.Request) -> web.Response:
+    body = await _body(request)
+    return await _saved(request, _entra(request).directory.update_user(_user_id(request), body))
+
+
+async def delete_user(request: web.Request) -> web.Response:
+    """Soft delete (restorable for 30 days), or `?permanent=true` to purge now."""
+    directory = _entra(request).directory
+    user_id = _user_id(request)
+    if request.query.get("permanent", "false").lower() == "true":
+        directory.purge_user(user_id)
+        return await _saved(request, {"id": user_id, "purged": True})
+    return await _saved(request, directory.delete_user(user_id))
+
+
+async def restore_user(request: web.Request) -> web.Response:
+    return await _saved(request, _entra(request).directory.restore_user(_user_id(request)))
+
+
+async def list_groups(request: web.Request) -> web.Response:
+    return web.json_response({"groups": _entra(request).directory.list_groups()})
+
+
+async def create_group(request: web.Request) -> web.Response:
+    body = await _body(request)
+    members = body.pop("members", [])
+    if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+        raise BadRequest("members must be a list of objectIds")
+    return await _saved(request, _entra(request).directory.create_group(body, members), 201)
+
+
+def _group_id(request: web.Request) -> str:
+    found = _entra(request).directory.find_group(request.match_info["group"])
+    if found is None:
+        raise BadRequest(f"no group {request.match_info['group']!r} (give an objectId or displayName)", 404)
+    return found["id"]
+
+
+async def get_group(request: web.Request) -> web.Response:
+    return web.json_response(_entra(request).directory.group(_group_id(request)))
+
+
+async def update_group(request: web.Request) -> web.Response:
+    body = await _body(request)
+    return await _saved(request, _entra(request).directory.update_group(_group_id(request), body))
+
+
+async def delete_group(request: web.Request) -> web.Response:
+    group_id = _group_id(request)
+    _entra(request).directory.delete_group(group_id)
+    return await _saved(request, {"id": group_id, "deleted": True})
+
+
+def _principal(request: web.Request, key: str) -> str:
+    directory = _entra(request).directory
+    found = directory.find_user(key) or directory.find_group(key)
+    if found is None:
+        raise BadRequest(f"no user or group {key!r}", 404)
+    return found["id"]
+
+
+async def add_member(request: web.Request) -> web.Response:
+    body = await _body(request)
+    member = body.get("id")
+    if not isinstance(member, str):
+        raise BadRequest('give the member as {"id": objectId, userPrincipalName or group name}')
+    group = _entra(request).directory.add_member(_group_id(request), _principal(request, member))
+    return await _saved(request, group)
+
+
+async def remove_member(request: web.Request) -> web.Response:
+    group = _entra(request).directory.remove_member(
+        _group_id(request), _principal(request, request.match_info["member"])
+    )
+    return await _saved(request, group)
+
+
+# -- apps and assignments -----------------------------------------------------------------------
+
+
+async def list_apps(request: web.Request) -> web.Response:
+    return web.json_response({"apps": _entra(request).directory.list_apps()})
+
+
+def _app_id(request: web.Request) -> str:
+    return _entra(request).directory.app(request.match_info["app"])["id"]
+
+
+async def get_app(request: web.Request) -> web.Response:
+    return web.json_response(_entra(request).directory.app(request.match_info["app"]))
+
+
+async def list_assignments(request: web.Request) -> web.Response:
+    return web.json_response({"assignments": _entra(request).directory.assignments_of(_app_id(request))})
+
+
+async def assign(request: web.Request) -> web.Response:
+    body = await _body(request)
+    principal = body.get("principalId") or body.get("id")
+    if not isinstance(principal, str):
+        raise BadRequest(
+            'give the user or group as {"principalId": objectId, userPrincipalName or group name}'
+        )
+    doc = _entra(request).directory.assign(_app_id(request), _principal(request, principal))
+    return await _saved(request, doc, 201)
+
+
+async def unassign(request: web.Request) -> web.Response:
+    doc = _entra(request).directory.unassign(
+        _app_id(request), _principal(request, request.match_info["principal"])
+    )
+    return await _saved(request, doc)
+
+
+# -- provisioning -------------------------------------------------------------------------------
+
+
+async def get_provisioning(request: web.Request) -> web.Response:
+    return web.json_response(_entra(request).engine.public_settings(_app_id(request)))
+
+
+async def configure_provisioning(request: web.Request) -> web.Response:
+    body = await _body(request)
+    return await _saved(request, _entra(request).engine.configure(_app_id(request), body))
+
+
+async def test_connection(request: web.Request) -> web.Response:
+    """Test Connection with the saved values, or with `tenantUrl`/`secretToken` as typed."""
+    body = await _body(request, required=False)
+    for key in ("tenantUrl", "secretToken"):
+        if key in body and body[key] is not None and not isinstance(body[key], str):
+            raise BadRequest(f"{key} must be a string")
+    result = await _entra(request).engine.test_connection(
+        _app_id(request), body.get("tenantUrl"), body.get("secretToken")
+    )
+    return web.json_response(result)
+
+
+async def provisioning_status(request: web.Request) -> web.Response:
+    return web.json_response(_entra(request).engine.status(_app_id(request)))
+
+
+def _lifecycle(action: str) -> Handler:
+    async def handler(request: web.Request) -> web.Response:
+        engine = _entra(request).engine
+        return await _saved(request, getattr(engine, action)(_app_id(request)))
+
+    return handler
+
+
+async def run_cycle(request: web.Request) -> web.Response:
+    """Run a cycle now and answer with its summary when it has finished."""
+    summary = await _entra(request).engine.run_cycle(_app_id(request))
+    return await _saved(request, summary)
+
+
+async def on_demand(request: web.Request) -> web.Response:
+    body = await _body(request)
+    object_id = body.get("objectId") or body.get("id")
+    if not isinstance(object_id, str):
+        raise BadRequest('give the user or group as {"objectId": objectId, userPrincipalName or group name}')
+    result = await _entra(request).engine.provision_on_demand(
+        _app_id(request), _principal(request, object_id)
+    )
+    return await _saved(request, result)
+
+
+async def provisioning_logs(request: web.Request) -> web.Response:
+    q = request.query
+    limit = q.get("limit", "1000")
+    if not limit.isdigit() or int(limit) < 1:
+        raise BadRequest("limit must be a whole number of at least 1")
+    entries = _entra(request).logs.query(
+        app_id=_app_id(request),
+        since=q.get("since"),
+        until=q.get("until"),
+        status=q.get("status"),
+        action=q.get("action"),
+        identity=q.get("identity"),
+        cycle_id=q.get("cycleId"),
+        limit=int(limit),
+    )
+    fmt = q.get("format", "json")
+    if fmt == "csv":
+        return web.Response(
+            text=to_csv(entries),
+            content_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="provisioning-logs.csv"'},
+        )
+    if fmt == "download":
+        return web.Response(
+            text=to_json(entries),
+            content_type="application/json",
+            headers={"Content-Disposition": 'attachment; filename="provisioning-logs.json"'},
+        )
+    if fmt != "json":
+        raise BadRequest("format must be json, csv or download")
+    return web.json_response({"entries": entries, "count": len(entries)})
+
+
+# -- clock --------------------------------------------------------------------------------------
+
+
+async def get_clock(request: web.Request) -> web.Response:
+    clock = _entra(request).engine.clock
+    return web.json_response({"now": format_instant(clock.now()), "manual": clock.manual})
+
+
+async def advance_clock(request: web.Request) -> web.Response:
+    """Move the emulator's clock forward; due cycles and expired soft deletes follow."""
+    body = await _body(request)
+    seconds = body.get("seconds")
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or not 0 <= seconds <= 10 * 365 * 86400
+    ):
+        raise BadRequest('give {"seconds": N} with N from 0 to ten years')
+    entra = _entra(request)
+    entra.engine.clock.advance(timedelta(seconds=seconds))
+    entra.directory.purge_expired()
+    if body.get("wait", True):
+        await entra.scheduler.settle()
+    else:
+        entra.scheduler.wake()
+    return await _saved(request, {"now": format_instant(entra.engine.clock.now())})
+
+
+def add_entra_routes(router: web.UrlDispatcher) -> None:
+    r = router
+    r.add_get("/clock", get_clock)
+    r.add_post("/clock/advance", advance_clock)
+    r.add_get("/entra/tenant", get_tenant)
+    r.add_get("/entra/users", list_users)
+    r.add_post("/entra/users", create_user)
+    r.add_get("/entra/users/{user}", get_user)
+    r.add_patch("/entra/users/{user}", update_user)
+    r.add_delete("/entra/users/{user}", delete_user)
+    r.add_post("/entra/users/{user}/restore", restore_user)
+    r.add_get("/entra/groups", list_groups)
+    r.add_post("/entra/groups", create_group)
+    r.add_get("/entra/groups/{group}", get_group)
+    r.add_patch("/entra/groups/{group}", update_group)
+    r.add_delete("/entra/groups/{group}", delete_group)
+    r.add_post("/entra/groups/{group}/members", add_member)
+    r.add_delete("/entra/groups/{group}/members/{member}", remove_member)
+    r.add_get("/entra/apps", list_apps)
+    r.add_get("/entra/apps/{app}", get_app)
+    r.add_get("/entra/apps/{app}/assignments", list_assignments)
+    r.add_post("/entra/apps/{app}/assignments", assign)
+    r.add_delete("/entra/apps/{app}/assignments/{principal}", unassign)
+    base = "/entra/apps/{app}/provisioning"
+    r.add_get(base, get_provisioning)
+    r.add_patch(base, configure_provisioning)
+    r.add_post(base + "/test", test_connection)
+    r.add_get(base + "/status", provisioning_status)
+    for action in ("start", "stop", "restart", "allow_deletes"):
+        r.add_post(f"{base}/{action.replace('_', '-')}", _lifecycle(action))
+    r.add_post(base + "/run", run_cycle)
+    r.add_post(base + "/on-demand", on_demand)
+    r.add_get(base + "/logs", provisioning_logs)

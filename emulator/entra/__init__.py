@@ -1,0 +1,1 @@
+"""The mock Microsoft Entra ID tenant: directory, enterprise applications and provisioning."""

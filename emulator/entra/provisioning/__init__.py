@@ -1,0 +1,1 @@
+"""Entra's provisioning engine: attribute mappings, expressions, planning and the SCIM client."""

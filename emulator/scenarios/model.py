@@ -1,0 +1,99 @@
+"""What a scenario declares, as validated, immutable data that `apply_scenario` can trust.
+
+The loader resolves every default and every objectId before it builds these objects, so a
+`Scenario` is complete: applying it needs no further decisions and cannot fail on bad input.
+Mappings inside the frozen dataclasses are plain dicts for easy reading; treat them as read-only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEFAULT_APP_NAME = "Starburst Galaxy"
+
+
+@dataclass(frozen=True)
+class ScenarioTenant:
+    """The Entra tenant: its GUID (declared, or derived from the scenario name) and domain."""
+
+    id: str
+    display_name: str
+    primary_domain: str
+
+
+@dataclass(frozen=True)
+class ScenarioUser:
+    """One Entra user; `attributes` holds the plain Entra fields (mail, jobTitle, city, ...)."""
+
+    id: str
+    user_principal_name: str
+    display_name: str
+    attributes: dict[str, str] = field(default_factory=dict)
+    enabled: bool = True
+    manager: str | None = None  # the manager's userPrincipalName, as written in the file
+    password: str | None = None  # plain text; hashed when applied (for the SAML sign-in page)
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class ScenarioGroup:
+    """One security group; `members` are userPrincipalNames and group displayNames as written."""
+
+    id: str
+    display_name: str
+    description: str | None = None
+    mail_nickname: str | None = None
+    members: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScenarioApp:
+    """The enterprise application, who is assigned to it, and its provisioning table (opaque
+    here: the provisioning settings validate it when the callback hands it to them)."""
+
+    id: str
+    app_id: str
+    display_name: str = DEFAULT_APP_NAME
+    assignments: tuple[str, ...] = ()
+    provisioning: dict | None = None
+
+
+@dataclass(frozen=True)
+class GalaxyUser:
+    """A Galaxy user with a direct (email and password) login, made outside SCIM."""
+
+    email: str
+    password: str
+    display_name: str | None = None
+    roles: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict:
+        """The plain dict handed to the `create_galaxy_user` callback."""
+        found: dict = {"email": self.email, "password": self.password, "roles": list(self.roles)}
+        if self.display_name is not None:
+            found["displayName"] = self.display_name
+        return found
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A whole tenant to load into an empty emulator: directory, app, and Galaxy-side users."""
+
+    name: str
+    description: str
+    tenant: ScenarioTenant
+    users: tuple[ScenarioUser, ...]
+    groups: tuple[ScenarioGroup, ...]
+    app: ScenarioApp
+    galaxy_users: tuple[GalaxyUser, ...] = ()
+    source: str = ""  # the file it came from, or "built-in large", for messages
+
+    def principal_ids(self) -> dict[str, str]:
+        """objectIds by lower-cased userPrincipalName and group displayName: how member and
+        assignment references resolve (the loader has made sure no key is ambiguous)."""
+        ids = {u.user_principal_name.lower(): u.id for u in self.users}
+        ids.update((g.display_name.lower(), g.id) for g in self.groups)
+        return ids
+
+    def membership_count(self) -> int:
+        return sum(len(g.members) for g in self.groups)
