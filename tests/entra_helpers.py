@@ -27,7 +27,7 @@ class Control:
             return await resp.json(content_type=None) if text else {}
 
     async def user(self, upn: str, **fields: object) -> dict:
-        given, _, rest = upn.partition("@")
+        given = upn.partition("@")[0]
         body = {"userPrincipalName": upn, "displayName": given.title(), "mail": upn, **fields}
         return await self.call("POST", "/entra/users", body)
 

@@ -20,6 +20,10 @@ def json_error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message, "status": status}, status=status)
 
 
+class BadParameter(Exception):
+    """A query parameter a handler cannot use; `json_errors` answers 400 with the message."""
+
+
 def _int_param(request: web.Request, name: str, default: int | None, low: int = 0) -> int | None:
     raw = request.query.get(name)
     if raw is None:
@@ -27,15 +31,9 @@ def _int_param(request: web.Request, name: str, default: int | None, low: int = 
     try:
         value = int(raw)
     except ValueError:
-        raise web.HTTPBadRequest(
-            text=f'{{"error": "{name} must be a whole number", "status": 400}}',
-            content_type="application/json",
-        ) from None
+        raise BadParameter(f"{name} must be a whole number") from None
     if value < low:
-        raise web.HTTPBadRequest(
-            text=f'{{"error": "{name} must be at least {low}", "status": 400}}',
-            content_type="application/json",
-        )
+        raise BadParameter(f"{name} must be at least {low}")
     return value
 
 
@@ -104,6 +102,8 @@ async def json_errors(request: web.Request, handler) -> web.StreamResponse:
     """Unknown paths and wrong methods answer JSON too, never an HTML page."""
     try:
         return await handler(request)
+    except BadParameter as exc:
+        return json_error(400, str(exc))
     except web.HTTPException as exc:
         if exc.content_type == "application/json":
             raise

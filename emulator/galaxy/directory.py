@@ -228,7 +228,8 @@ class GalaxyDirectory:
         if not matched and unknown is not None:
             raise unknown
         if sort_by:
-            keys = dict(zip(kinds, union_sort_keys([self.collection(k).rtype for k in kinds], sort_by)))
+            rtypes = [self.collection(kind).rtype for kind in kinds]
+            keys = dict(zip(kinds, union_sort_keys(rtypes, sort_by), strict=True))
             keyed = [(keys[kind](r), kind, r) for kind, found in matched for r in found]
             keyed.sort(key=lambda item: item[0], reverse=descending)
             union = [(kind, r) for _, kind, r in keyed]

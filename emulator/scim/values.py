@@ -205,9 +205,9 @@ def coerce(attr: Attribute, value: Any, where: str, *, name: str | None = None) 
     `attr.name`); a wrong type raises ScimError 400 invalidValue naming both.
 
     Complex values keep only known sub-attributes, renamed to their canonical spelling, with
-    nulls and empty strings dropped. A multi-valued attribute always yields a list: a lone value is wrapped, null
-    elements and complex elements left empty after dropping are removed (RFC 7643 §2.5 treats
-    null and unassigned alike). Empty lists and dicts are returned as such; callers decide
+    nulls and empty strings dropped. A multi-valued attribute always yields a list: a lone value
+    is wrapped, null elements and complex elements left empty after dropping are removed (RFC
+    7643 §2.5 treats null and unassigned alike). Empty lists and dicts are returned as such; callers decide
     whether that means "unassigned".
     """
     if value is None:

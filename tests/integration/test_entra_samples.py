@@ -55,10 +55,28 @@ async def replay(scim: ScimClient, sample: dict) -> list:
 @pytest.mark.parametrize("profile", ["galaxy", "full"])
 async def test_use_scim_to_provision_users_and_groups_samples(start_emulator, profile: str) -> None:
     emu = await start_emulator(scim_profile=profile)
-    replies = dict(await replay(emu.scim(), load("ms-learn-use-scim-to-provision-users-and-groups.json")))
+    sample = load("ms-learn-use-scim-to-provision-users-and-groups.json")
+    replies = dict(await replay(emu.scim(), sample))
     created = replies["create user"].json
     assert created["userName"] == "Test_User_00aa" and created["active"] is True
     assert created["externalId"] == "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef"
+    fetched = replies["get user"].json
+    assert fetched["id"] == created["id"] and fetched["userName"] == "Test_User_00aa"
+    missing = replies["get user (not found)"]
+    documented = next(e for e in sample["examples"] if e["name"] == "get user (not found)")["response"]
+    assert missing.json["schemas"] == documented["schemas"] and missing.json["status"] == documented["status"]
+    assert missing.headers["Content-Type"].startswith("application/scim+json")
+    older = replies["create user (older example, explicit nulls)"].json
+    assert older["userName"] == "jyoung@testuser.com" and older["externalId"] == "jyoung"
+    assert older["displayName"] == "Joy Young"
+    assert older["name"] == {"familyName": "Young", "givenName": "Joy"}
+    sent_as_null = {"addresses", "phoneNumbers", "preferredLanguage", "title", "department", "manager"}
+    assert not sent_as_null & set(older)
+    if profile == "full":
+        assert older["emails"] == [{"type": "work", "value": "jyoung@Contoso.com", "primary": True}]
+    renamed_user = replies["update user (single-valued: userName)"].json
+    assert renamed_user["id"] == created["id"], "a userName change keeps the user's id"
+    assert renamed_user["userName"] == "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com"
     assert replies["query user by userName"].json["totalResults"] == 1
     assert replies["disable user (default, active as a string)"].json["active"] is False
     group = replies["create group"].json
@@ -82,6 +100,8 @@ async def test_use_scim_to_provision_users_and_groups_samples(start_emulator, pr
     renamed = replies["rename group"].json
     assert renamed["displayName"].endswith("updatedDisplayName")
     assert len(renamed["members"]) == 1, "only the listed member is removed (Entra's non-RFC form)"
+    emptied = replies["remove members (tutorial, $ref null in the value array)"].json
+    assert emptied.get("members", []) == [], "the member named with a null $ref is removed"
 
 
 @pytest.mark.parametrize("profile", ["galaxy", "full"])

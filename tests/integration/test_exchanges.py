@@ -51,3 +51,45 @@ async def test_health_answers_when_ready(emulator: Running) -> None:
     assert status == 200 and body["status"] == "ready"
     status, body = await get_json(emulator, "/_emulator/nope")
     assert status == 404 and body["error"]
+
+
+async def test_passwords_never_reach_the_exchange_log_or_an_error_detail(
+    emulator: Running, scim: ScimClient
+) -> None:
+    user = "urn:ietf:params:scim:schemas:core:2.0:User"
+    patch_op = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+    made = await scim.post("/Users", {"schemas": [user], "userName": "ada", "Password": "Secret-1-abc"})
+    assert made.status == 201
+    path = f"/Users/{made.json['id']}"
+    await scim.post("/Users", {"schemas": [user], "userName": "bob", f"{user}:password": "Secret-2-abc"})
+    await scim.patch(
+        path,
+        {
+            "schemas": [patch_op],
+            "Operations": [{"Op": "Replace", "Path": "password", "Value": "Secret-3-abc"}],
+        },
+    )
+    await scim.patch(
+        path,
+        {
+            "schemas": [patch_op],
+            "Operations": [{"op": "replace", "path": f"{user}:password", "value": "Secret-4-abc"}],
+        },
+    )
+    broken = await scim.post("/Users", raw=b'{"schemas": [], "userName": "c", "password": "Secret-5-abc"')
+    assert broken.status == 400
+    wrong_type = await scim.post("/Users", {"schemas": [user], "userName": "d", "password": 987654321})
+    assert wrong_type.status == 400 and "987654321" not in wrong_type.json["detail"]
+    assert "password" in wrong_type.json["detail"]
+    patched_wrong = await scim.patch(
+        path,
+        {"schemas": [patch_op], "Operations": [{"op": "replace", "path": "password", "value": 55554444}]},
+    )
+    assert patched_wrong.status == 400 and "55554444" not in patched_wrong.json["detail"]
+    async with emulator.session.get(f"{emulator.url}/_emulator/exchanges") as resp:
+        assert resp.status == 200
+        text = await resp.text()
+    for secret in ("Secret-1", "Secret-2", "Secret-3", "Secret-4", "Secret-5", "987654321", "55554444"):
+        assert secret not in text, secret
+    raw_length = len(b'{"schemas": [], "userName": "c", "password": "Secret-5-abc"')
+    assert f"<{raw_length} bytes, not JSON>" in text

@@ -123,3 +123,77 @@ async def test_patch_rename_onto_an_existing_user_name_is_a_conflict(scim: ScimC
     )
     assert_scim_error(reply, 409, "uniqueness")
     assert (await scim.get(f"/Users/{bob['id']}")).json["userName"] == "bob"
+
+
+SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "scim_type"),
+    [
+        ("/Users/.search", {"sortBy": "userName", "sortOrder": 1}, "invalidValue"),
+        ("/.search", {"sortBy": "userName", "sortOrder": ["descending"]}, "invalidValue"),
+        ("/.search", {"attributes": 5}, "invalidValue"),
+        ("/.search", {"excludedAttributes": {"a": 1}}, "invalidValue"),
+        ("/.search", {"attributes": [5]}, "invalidValue"),
+        ("/Users/.search", {"attributes": 5}, "invalidValue"),
+        ("/Users/.search", {"filter": 5}, "invalidFilter"),
+        ("/.search", {"filter": 5}, "invalidFilter"),
+        ("/Users/.search", {"filter": ""}, "invalidFilter"),
+        ("/.search", {"filter": "   "}, "invalidFilter"),
+        ("/Users/.search", {"startIndex": 1.5}, "invalidValue"),
+        ("/Users/.search", {"count": True}, "invalidValue"),
+    ],
+)
+async def test_search_requests_with_wrong_types_are_4xx_not_500(
+    scim: ScimClient, path: str, body: dict, scim_type: str
+) -> None:
+    await scim.post("/Users", {"schemas": [USER], "userName": "ada"})
+    assert_scim_error(await scim.post(path, {"schemas": [SEARCH], **body}), 400, scim_type)
+
+
+@pytest.mark.parametrize("query", ["filter=", "filter=%20%20"])
+async def test_an_empty_filter_is_invalid_filter_not_everything(scim: ScimClient, query: str) -> None:
+    # RFC 7644 §3.4.2.2 has no empty filter: listing everything would hide a client's bug.
+    await scim.post("/Users", {"schemas": [USER], "userName": "ada"})
+    assert_scim_error(await scim.get(f"/Users?{query}"), 400, "invalidFilter")
+
+
+@pytest.mark.parametrize(
+    ("start_index", "echoed", "shown"),
+    [
+        ("99999999999999999999999", 2**31 - 1, 0),
+        ("9" * 5000, 2**31 - 1, 0),
+        ("2147483648", 2**31 - 1, 0),
+        ("-99999999999999999999999", 1, 1),
+        ("00000000000000000000000000000007", 7, 0),
+    ],
+)
+async def test_a_huge_start_index_is_clamped_not_a_500(
+    scim: ScimClient, start_index: str, echoed: int, shown: int
+) -> None:
+    await scim.post("/Users", {"schemas": [USER], "userName": "ada"})
+    reply = await scim.get(f"/Users?startIndex={start_index}&count=99999999999999999999999")
+    assert reply.status == 200, reply.body
+    assert reply.json["startIndex"] == echoed and len(reply.json["Resources"]) == shown
+    assert reply.json["totalResults"] == 1
+    searched = await scim.post("/.search", {"schemas": [SEARCH], "startIndex": 2**63 - 1})
+    assert searched.status == 200 and searched.json["startIndex"] == 2**31 - 1
+
+
+async def test_a_deeply_nested_body_is_refused_and_the_exchange_log_still_reads(
+    emulator: Running, scim: ScimClient
+) -> None:
+    nested = b'{"a":' * 1000 + b'"bottom"' + b"}" * 1000
+    raw = b'{"schemas": ["' + USER.encode() + b'"], "userName": "ada", "displayName": ' + nested + b"}"
+    reply = await scim.post("/Users", raw=raw)
+    assert_scim_error(reply, 400)
+    assert await count_users(scim) == 0
+    async with emulator.session.get(f"{emulator.url}/_emulator/exchanges") as resp:
+        assert resp.status == 200
+        body = await resp.json()
+    posted = next(e for e in body["exchanges"] if e["method"] == "POST")
+    depth, value = 0, posted["request"]["body"]["displayName"]
+    while isinstance(value, dict):
+        depth, value = depth + 1, value["a"]
+    assert value == "<nested>" and depth < 100

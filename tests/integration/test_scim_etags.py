@@ -36,3 +36,21 @@ async def test_stale_if_match_is_412_and_changes_nothing(scim: ScimClient) -> No
     assert (await scim.delete(path, headers={"If-Match": 'W/"1"'})).status == 412
     assert (await scim.get(path)).json["userName"] == "ada"
     assert (await scim.delete(path, headers={"If-Match": "*"})).status == 204
+
+
+async def test_if_none_match_accepts_star_lists_and_either_tag_form(scim: ScimClient) -> None:
+    user = (await scim.post("/Users", {"schemas": [USER], "userName": "ada"})).json
+    path = f"/Users/{user['id']}"
+    for header in ("*", '"1"', 'W/"0", W/"1"', '"0",W/"1"'):
+        reply = await scim.get(path, headers={"If-None-Match": header})
+        assert reply.status == 304 and reply.headers["ETag"] == 'W/"1"', header
+    assert (await scim.get(path, headers={"If-None-Match": 'W/"0", "2"'})).status == 200
+
+
+async def test_if_match_uses_the_same_comparison(scim: ScimClient) -> None:
+    user = (await scim.post("/Users", {"schemas": [USER], "userName": "ada"})).json
+    path = f"/Users/{user['id']}"
+    assert (await scim.patch(path, PATCH, headers={"If-Match": '"1"'})).status == 200
+    assert (await scim.patch(path, PATCH, headers={"If-Match": 'W/"0", W/"2"'})).status == 200
+    assert (await scim.patch(path, PATCH, headers={"If-Match": "2"})).status == 412
+    assert (await scim.patch(path, PATCH, headers={"If-Match": 'W/"2"x'})).status == 412

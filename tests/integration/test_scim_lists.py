@@ -159,3 +159,51 @@ async def test_post_search_per_type_and_at_the_root(scim: ScimClient) -> None:
     root = await scim.post("/.search", {"schemas": [SEARCH], "filter": "id pr"})
     assert root.json["totalResults"] == 4
     assert (await scim.post("/Users/.search", {"filter": "id pr"})).status == 400
+
+
+async def root_seed(scim: ScimClient) -> tuple[list[str], list[str]]:
+    """Users b, d and groups a, c (by displayName), created interleaved."""
+    group = "urn:ietf:params:scim:schemas:core:2.0:Group"
+    made = [
+        await scim.post("/Users", {"schemas": [USER], "userName": "u-b", "displayName": "b"}),
+        await scim.post("/Groups", {"schemas": [group], "displayName": "a"}),
+        await scim.post("/Users", {"schemas": [USER], "userName": "u-d", "displayName": "d"}),
+        await scim.post("/Groups", {"schemas": [group], "displayName": "c"}),
+    ]
+    ids = [m.json["id"] for m in made]
+    return [ids[0], ids[2]], [ids[1], ids[3]]
+
+
+async def test_root_search_sorts_the_union_of_users_and_groups(scim: ScimClient) -> None:
+    (ub, ud), (ga, gc) = await root_seed(scim)
+    by_name = await scim.post("/.search", {"schemas": [SEARCH], "sortBy": "displayName"})
+    assert [r["id"] for r in by_name.json["Resources"]] == [ga, ub, gc, ud]
+    assert by_name.json["totalResults"] == 4
+    down = await scim.post(
+        "/.search", {"schemas": [SEARCH], "sortBy": "displayName", "sortOrder": "descending"}
+    )
+    assert [r["id"] for r in down.json["Resources"]] == [ud, gc, ub, ga]
+    paged = await scim.post(
+        "/.search", {"schemas": [SEARCH], "sortBy": "displayName", "startIndex": 2, "count": 2}
+    )
+    assert [r["id"] for r in paged.json["Resources"]] == [ub, gc] and paged.json["totalResults"] == 4
+
+
+async def test_root_search_sorted_by_an_attribute_one_type_lacks_keeps_that_type(scim: ScimClient) -> None:
+    (ub, ud), (ga, gc) = await root_seed(scim)
+    asc = await scim.post("/.search", {"schemas": [SEARCH], "sortBy": "userName"})
+    assert asc.status == 200 and asc.json["totalResults"] == 4
+    # Groups have no userName: they sort as missing values, last ascending and first descending.
+    assert [r["id"] for r in asc.json["Resources"]] == [ub, ud, ga, gc]
+    desc = await scim.post("/.search", {"schemas": [SEARCH], "sortBy": "userName", "sortOrder": "descending"})
+    assert [r["id"] for r in desc.json["Resources"]][2:] == [ud, ub]
+    assert set(r["id"] for r in desc.json["Resources"][:2]) == {ga, gc}
+    # A filter naming a User attribute is what makes Groups contribute nothing.
+    only_users = await scim.post(
+        "/.search", {"schemas": [SEARCH], "filter": "userName pr", "sortBy": "userName"}
+    )
+    assert [r["id"] for r in only_users.json["Resources"]] == [ub, ud]
+    unknown = await scim.post("/.search", {"schemas": [SEARCH], "sortBy": "nope"})
+    assert unknown.status == 400 and unknown.json["scimType"] == "invalidPath"
+    bad = await scim.post("/.search", {"schemas": [SEARCH], "filter": "userName eq 5"})
+    assert bad.status == 400 and bad.json["scimType"] == "invalidFilter"

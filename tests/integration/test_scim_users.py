@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from emulator.app import STORE
+from emulator.galaxy.scim_routes import GALAXY_SCIM
 from tests.conftest import ScimClient
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -131,3 +132,71 @@ async def test_a_base_url_pasted_with_a_trailing_slash_still_works(emulator) -> 
     client.base += "/"
     reply = await client.post("/Users", user_body())
     assert reply.status == 201 and reply.json["userName"] == "ada@contoso.com"
+
+
+async def test_put_without_password_keeps_the_stored_hash(scim: ScimClient, emulator) -> None:
+    user = (await scim.post("/Users", user_body(password="S3cret-pass!"))).json
+    table = emulator.server.app[STORE].table("galaxy_users")
+    before = table.values()[0]["password"]
+    reply = await scim.put(f"/Users/{user['id']}", user_body(displayName="Ada"))
+    assert reply.status == 200 and "password" not in reply.json
+    assert table.values()[0]["password"] == before
+    await scim.put(f"/Users/{user['id']}", user_body(password="N3w-pass!"))
+    changed = table.values()[0]["password"]
+    assert changed != before and changed.startswith("pbkdf2_sha256$")
+
+
+async def test_a_patch_that_changes_nothing_keeps_the_version_and_writes_nothing(
+    scim: ScimClient, emulator, monkeypatch
+) -> None:
+    user = (await scim.post("/Users", user_body(displayName="Ada"))).json
+    table = emulator.server.app[GALAXY_SCIM].directory.users.table
+    writes = []
+    original_put = table.put
+    monkeypatch.setattr(table, "put", lambda *a, **kw: writes.append(a) or original_put(*a, **kw))
+    same = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [
+            {"op": "Replace", "path": "displayName", "value": "Ada"},
+            {"op": "Replace", "path": "active", "value": "True"},
+            {"op": "Replace", "path": "title", "value": "ignored by Galaxy"},
+        ],
+    }
+    reply = await scim.patch(f"/Users/{user['id']}", same)
+    assert reply.status == 200 and reply.json == user and reply.headers["ETag"] == 'W/"1"'
+    assert writes == []
+    changed = await scim.patch(
+        f"/Users/{user['id']}",
+        {**same, "Operations": [{"op": "Replace", "path": "displayName", "value": "Ada L"}]},
+    )
+    assert changed.json["meta"]["version"] == 'W/"2"' and len(writes) == 1
+
+
+async def test_user_name_change_keeps_the_id(scim: ScimClient) -> None:
+    user = (await scim.post("/Users", user_body())).json
+    reply = await scim.patch(
+        f"/Users/{user['id']}",
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "Replace", "path": "userName", "value": "ada.new@contoso.com"}],
+        },
+    )
+    assert reply.json["id"] == user["id"] and reply.json["userName"] == "ada.new@contoso.com"
+
+
+async def test_empty_strings_mean_no_value_in_post_as_in_patch(full_scim: ScimClient) -> None:
+    user = (
+        await full_scim.post(
+            "/Users", user_body(displayName="", title="", name={"givenName": "Ada", "familyName": ""})
+        )
+    ).json
+    assert "displayName" not in user and "title" not in user
+    assert user["name"] == {"givenName": "Ada"}
+    patched = await full_scim.patch(
+        f"/Users/{user['id']}",
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "value": {"displayName": "", "name": {"familyName": ""}}}],
+        },
+    )
+    assert patched.json == user

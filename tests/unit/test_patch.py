@@ -829,3 +829,31 @@ def test_changed_names_are_canonical_and_only_list_real_changes():
     )
     assert new["userName"] == "other"
     assert changed == ["userName", f"{ENTERPRISE_USER}:employeeNumber"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        'name[givenName eq "givenName"].familyName',
+        'name[givenName eq "givenName"]',
+        f'{ENTERPRISE_USER}:manager[value eq "x"].value',
+    ],
+)
+@pytest.mark.parametrize("op", ["add", "replace", "remove"])
+def test_a_value_filter_on_a_single_valued_attribute_is_invalid_path(path: str, op: str):
+    # A value filter picks among the values of a multi-valued attribute (RFC 7644 §3.5.2);
+    # `name[...]` used to make replace overwrite all of `name`.
+    user = {**ENTRA_USER, ENTERPRISE_USER: {"manager": {"value": "x"}}}
+    operation = {"op": op, "path": path} | ({} if op == "remove" else {"value": "Lovelace"})
+    error = refused(user, operation)
+    assert error.scim_type == "invalidPath" and "single-valued" in error.detail
+
+
+def test_empty_strings_in_a_patch_value_mean_no_value_as_in_post():
+    result, changed = patch(
+        GALAXY_USER, {"op": "add", "value": {"displayName": "", "name": {"givenName": ""}}}
+    )
+    assert "displayName" not in result and result["name"] == {"familyName": "Jensen"}
+    assert changed == ["name.givenName", "displayName"]
+    unchanged, nothing = patch(result, {"op": "replace", "path": "displayName", "value": ""})
+    assert unchanged == result and nothing == []

@@ -6,11 +6,13 @@ import pytest
 
 from emulator.scim.errors import ScimError
 from emulator.scim.projection import (
+    MAX_PAGING_VALUE,
     list_response,
     make_projector,
     parse_attribute_list,
     parse_paging,
     sort_key,
+    union_sort_keys,
 )
 from emulator.scim.schema import (
     CORE_GROUP,
@@ -331,6 +333,46 @@ def test_sort_by_single_valued_complex_without_sub_attribute_is_invalid_path():
     assert "sub-attribute" in error.detail
 
 
+@pytest.mark.parametrize("rtype", [GALAXY.user, FULL.user])
+def test_sort_by_a_write_only_attribute_is_invalid_path(rtype):
+    error = invalid(sort_key, rtype, "password")
+    assert error.scim_type == "invalidPath" and "write-only" in error.detail
+
+
+def test_union_sort_keys_sort_types_lacking_the_attribute_as_missing():
+    user_key, group_key = union_sort_keys([GALAXY.user, GALAXY.group], "userName")
+    keyed = [
+        (group_key({"id": "g", "displayName": "a"}), "g"),
+        (user_key({"id": "u2", "userName": "b"}), "u2"),
+        (user_key({"id": "u1", "userName": "A"}), "u1"),
+        (user_key({"id": "u3"}), "u3"),
+    ]
+    assert [i for _, i in sorted(keyed, key=lambda k: k[0])] == ["u1", "u2", "g", "u3"]
+    assert [i for _, i in sorted(keyed, key=lambda k: k[0], reverse=True)][2:] == ["u2", "u1"]
+
+
+def test_union_sort_keys_merge_an_attribute_both_types_have():
+    user_key, group_key = union_sort_keys([GALAXY.user, GALAXY.group], "displayName")
+    keyed = sorted(
+        [user_key({"displayName": "b"}), group_key({"displayName": "A"}), group_key({"displayName": "c"})]
+    )
+    assert [k[2] for k in keyed] == ["a", "b", "c"]
+
+
+def test_union_sort_keys_compare_values_of_different_types():
+    # `value` is a string in one made-up type and a number in another: they still sort.
+    things = ResourceType("Thing", "/Things", "", Schema("urn:t", "T", "", (Attribute("value", "integer"),)))
+    user_key, thing_key = union_sort_keys([GALAXY.user, things], "value")
+    sorted([user_key({}), thing_key({"value": 3}), thing_key({"value": 1})])
+    assert user_key({"value": "x"}) == (1,)
+
+
+@pytest.mark.parametrize(("name", "problem"), [("nosuch", "unknown attribute"), ("name", "sub-attribute")])
+def test_union_sort_keys_refuse_what_no_type_can_sort_on(name, problem):
+    error = invalid(union_sort_keys, [GALAXY.user, GALAXY.group], name)
+    assert error.scim_type == "invalidPath" and problem in error.detail
+
+
 # --- ListResponse and paging --------------------------------------------------------------------
 
 
@@ -368,6 +410,24 @@ def test_paging_negative_count_is_zero_and_large_count_is_capped():
 
 def test_paging_accepts_search_request_integers():
     assert parse_paging(11, 10, max_results=100) == (11, 10)
+
+
+@pytest.mark.parametrize(
+    ("start", "expected"),
+    [
+        ("99999999999999999999999", MAX_PAGING_VALUE),
+        ("9" * 10_000, MAX_PAGING_VALUE),
+        (2**63, MAX_PAGING_VALUE),
+        (str(MAX_PAGING_VALUE), MAX_PAGING_VALUE),
+        (str(MAX_PAGING_VALUE - 1), MAX_PAGING_VALUE - 1),
+        ("-" + "9" * 10_000, 1),
+        ("+0042", 42),
+    ],
+)
+def test_paging_clamps_start_index_to_a_value_json_can_echo(start, expected):
+    assert MAX_PAGING_VALUE == 2**31 - 1
+    assert parse_paging(start, "9" * 10_000, max_results=100) == (expected, 100)
+    assert parse_paging(start, "-" + "9" * 10_000, max_results=100)[1] == 0
 
 
 @pytest.mark.parametrize(

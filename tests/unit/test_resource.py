@@ -325,3 +325,37 @@ def test_refresh_schemas_follows_the_extensions_present():
     refresh_schemas(resource, FULL.user)
     assert resource["schemas"] == [CORE_USER]
     assert ENTERPRISE_USER not in resource
+
+
+def test_put_without_a_write_only_attribute_keeps_the_stored_value():
+    existing = {**user(password="pbkdf2_sha256$stored"), "id": "u1"}
+    for body in (user(displayName="Ada"), user(password=None)):
+        stored = parse_resource(body, GALAXY.user, ignore_unknown=True, existing=existing)
+        assert stored["password"] == "pbkdf2_sha256$stored"
+    sent = parse_resource(user(password="new"), GALAXY.user, ignore_unknown=True, existing=existing)
+    assert sent["password"] == "new"
+    created = parse_resource(user(), GALAXY.user, ignore_unknown=True)
+    assert "password" not in created
+
+
+def test_empty_strings_mean_no_value_as_in_patch():
+    stored = parse_resource(
+        user(displayName="", active="", name={"givenName": "Ada", "familyName": ""}, emails=[{"value": ""}]),
+        FULL.user,
+        ignore_unknown=False,
+    )
+    assert stored == {"schemas": [CORE_USER], "userName": "ada@example.com", "name": {"givenName": "Ada"}}
+
+
+def test_per_type_tables_are_built_once_per_resource_type():
+    built = []
+
+    def build(rtype: ResourceType) -> str:
+        built.append(rtype.name)
+        return f"table for {rtype.name}"
+
+    assert FULL.user.derived(build) == FULL.user.derived(build) == "table for User"
+    assert GALAXY.group.derived(build) == "table for Group"
+    assert built == ["User", "Group"]
+    assert hash(FULL.user) == hash(build_profile("full").user)  # the memo takes no part in equality
+    assert FULL.user == build_profile("full").user

@@ -4,7 +4,7 @@ import pytest
 
 from emulator.scim.errors import ScimError
 from emulator.scim.schema import Attribute, build_profile
-from emulator.scim.values import coerce
+from emulator.scim.values import coerce, equal, is_empty, parse_instant, without_subs
 
 FULL = build_profile("full").user
 GALAXY = build_profile("galaxy").user
@@ -162,3 +162,44 @@ def test_name_keyword_overrides_the_path_in_the_detail():
 def test_error_detail_shows_the_offending_value():
     error = rejects(attr("active"), "enabled")
     assert "'enabled'" in error.detail
+
+
+@pytest.mark.parametrize("value", [123456789, True, 1.25])
+@pytest.mark.parametrize("rtype", [FULL, GALAXY])
+def test_error_detail_never_repeats_a_write_only_value(rtype, value):
+    error = rejects(attr("password", rtype), value)
+    assert "'password'" in error.detail and "string" in error.detail
+    assert repr(value) not in error.detail
+
+
+def test_empty_string_sub_attributes_are_dropped_like_nulls():
+    # "" means "no value" for POST, PUT and PATCH alike (values.is_empty).
+    assert coerce(attr("name"), {"givenName": "Ada", "familyName": ""}, "x") == {"givenName": "Ada"}
+    assert coerce(attr("emails"), [{"value": "", "type": "work"}], "x") == [{"type": "work"}]
+
+
+@pytest.mark.parametrize("text", ["2024-01-31t12:00:00z", "2024-01-31T12:00:00z"])
+def test_date_time_accepts_rfc_3339_lower_case_separators(text):
+    # One ISO parser (values.parse_instant) for coerce, filters and sorting: filters already
+    # accepted these, so coerce must too.
+    assert coerce(attr("meta.lastModified"), text, "x") == text
+
+
+def test_parse_instant_reads_zones_and_treats_a_missing_zone_as_utc():
+    assert parse_instant("2024-01-31T12:00:00Z") == parse_instant("2024-01-31T13:00:00+01:00")
+    assert parse_instant("2024-01-31T12:00:00") == parse_instant("2024-01-31T12:00:00Z")
+    assert parse_instant("2024-01-31t12:00:00z") == parse_instant("2024-01-31T12:00:00Z")
+    assert parse_instant("yesterday") is None and parse_instant(5) is None
+
+
+def test_without_subs_drops_names_and_emptied_list_elements():
+    assert without_subs({"a": 1, "b": 2}, {"b"}) == {"a": 1}
+    assert without_subs([{"a": 1, "b": 2}, {"b": 3}, "x"], {"b"}) == [{"a": 1}, "x"]
+    assert without_subs("plain", {"b"}) == "plain"
+
+
+def test_is_empty_and_equal():
+    assert all(is_empty(v) for v in (None, "", [], {}))
+    assert not any(is_empty(v) for v in (0, False, " ", [None], {"a": None}))
+    assert equal(attr("userName"), "Ada", "ADA") and not equal(attr("id"), "Ada", "ADA")
+    assert equal(None, 1, 1) and not equal(None, "a", "A")

@@ -1,19 +1,13 @@
-"""The `scim-emulator` command: thin over `create_app`; `serve` is the default command."""
+"""`scim-emulator serve`: run the emulator until interrupted."""
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import gc
-import json
 import logging
 import os
-import re
 import signal
 import socket
-import sys
-import urllib.error
-import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
@@ -29,85 +23,14 @@ from emulator.app import (
     StoreLocked,
     create_app,
     galaxy_scim_url,
-    open_token_registry,
-    running_server_url,
     write_server_file,
 )
-from emulator.config import EmulatorConfig, default_data_dir
+from emulator.cli.group import main
+from emulator.cli.options import DURATION, data_dir_option, option, show_duration
+from emulator.config import EmulatorConfig
 from emulator.scim.schema import PROFILES
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
-
-
-class Duration(click.ParamType):
-    """A duration such as 40m, 10s, 1h30m or 90 (seconds), or 'manual' (None)."""
-
-    name = "duration"
-    _part = re.compile(r"(\d+(?:\.\d+)?)([smhd]?)")
-
-    def convert(
-        self, value: object, param: click.Parameter | None, ctx: click.Context | None
-    ) -> timedelta | None:
-        if value is None or isinstance(value, timedelta):
-            return value
-        text = str(value).strip().lower()
-        if text == "manual":
-            return None
-        units = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-        pos, total = 0, 0.0
-        while pos < len(text):
-            match = self._part.match(text, pos)
-            if not match:
-                self.fail(f"{value!r} is not a duration such as 40m, 10s, 1h30m or 'manual'", param, ctx)
-            total += float(match.group(1)) * units[match.group(2)]
-            pos = match.end()
-        if total <= 0:
-            self.fail("a cycle interval must be longer than zero (or 'manual')", param, ctx)
-        return timedelta(seconds=total)
-
-
-DURATION = Duration()
-
-
-def _show(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    for unit, size in (("h", 3600), ("m", 60)):
-        if seconds % size == 0 and seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
-# Every option shows its SCIM_EMULATOR_* twin in --help.
-option = functools.partial(click.option, show_envvar=True)
-
-
-def data_dir_option(func):
-    return option(
-        "--data-dir",
-        envvar="SCIM_EMULATOR_DATA_DIR",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=default_data_dir,
-        show_default="a per-user data folder",
-        help="Folder holding the emulator's data file and journal; it is created if missing.",
-    )(func)
-
-
-class ServeByDefault(click.Group):
-    """A group that runs `serve` when no command is named, so `scim-emulator --port 9000` works."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0].startswith("-") and args[0] not in ("--help", "--version")):
-            args = ["serve", *args]
-        return super().parse_args(ctx, args)
-
-
-@click.group(cls=ServeByDefault)
-@click.version_option(__version__, prog_name="scim-emulator")
-def main() -> None:
-    """A local, offline emulator of Starburst Galaxy's SCIM receiver.
-
-    With no command, or with only options, it runs `serve`.
-    """
 
 
 @main.command()
@@ -259,80 +182,7 @@ def _print_banner(config: EmulatorConfig, info: StartupInfo) -> None:
             f"  Galaxy access tokens: {info.live_tokens} valid{fixed}; "
             "`scim-emulator token create` makes another"
         )
-    interval = "manual" if config.cycle_interval is None else f"every {_show(config.cycle_interval)}"
+    interval = "manual" if config.cycle_interval is None else f"every {show_duration(config.cycle_interval)}"
     click.echo(f"  Entra provisioning:   cycles {interval}")
     click.echo(f"  Control API:          {base}/_emulator/health")
     click.echo("Press Ctrl-C to stop.")
-
-
-@main.group()
-def token() -> None:
-    """Manage Galaxy's SCIM access tokens, with or without a running server."""
-
-
-def _control(data_dir: Path, method: str, path: str, body: dict | None = None) -> dict:
-    """Ask the server holding `data_dir` to do it, so the two never write the folder at once."""
-    url = running_server_url(data_dir)
-    if url is None:
-        raise click.ClickException(f"{data_dir} is locked by a server whose address is unknown")
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        f"{url}/_emulator{path}", data=data, method=method, headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as exc:
-        raise click.ClickException(json.loads(exc.read() or b"{}").get("error", str(exc))) from None
-    except OSError as exc:
-        raise click.ClickException(f"the server at {url} holding {data_dir} did not answer: {exc}") from None
-
-
-@token.command("create")
-@data_dir_option
-@option("--name", default="", help="A label that tells this token apart in `token list`.")
-def token_create(data_dir: Path, name: str) -> None:
-    """Generate a token and print it alone on one line (it is never shown again)."""
-    try:
-        with open_token_registry(data_dir) as tokens:
-            secret = tokens.create(name).secret
-    except StoreLocked:
-        secret = _control(data_dir, "POST", "/tokens", {"name": name})["token"]
-    click.echo(secret)
-
-
-@token.command("list")
-@data_dir_option
-@option("--json", "as_json", is_flag=True, help="Print the tokens as a JSON array.")
-def token_list(data_dir: Path, as_json: bool) -> None:
-    """List tokens by id, name, hint and state; secrets are never shown."""
-    try:
-        with open_token_registry(data_dir) as tokens:
-            rows = tokens.list()
-    except StoreLocked:
-        rows = _control(data_dir, "GET", "/tokens")["tokens"]
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    for row in rows:
-        state = f"revoked {row['revoked']}" if row["revoked"] else "valid"
-        click.echo(f"{row['id']}  {row['hint']:<14} {state:<34} {row['name']}")
-
-
-@token.command("revoke")
-@data_dir_option
-@click.argument("token_id")
-def token_revoke(data_dir: Path, token_id: str) -> None:
-    """Revoke the token with id TOKEN_ID (from `token list`); clients using it get 401."""
-    try:
-        with open_token_registry(data_dir) as tokens:
-            found = tokens.revoke(token_id)
-    except StoreLocked:
-        found = _control(data_dir, "DELETE", f"/tokens/{token_id}")
-    if found is None:
-        raise click.ClickException(f"no token with id {token_id!r}; see `scim-emulator token list`")
-    click.echo(f"revoked {token_id}")
-
-
-if __name__ == "__main__":
-    sys.exit(main())
