@@ -106,9 +106,8 @@ def main() -> None:
         print("\ninitial cycle")
         print(f"  wall time        {wall:8.1f} s   (Entra's estimate for 10,000 objects: 100 to 800 minutes)")
         print(f"  requests         {initial['requests']:8d}     {initial['requests'] / wall:8.0f} requests/s")
-        print(
-            f"  objects          {initial['objectsProcessed']:8d}     {initial['objectsProcessed'] / wall:8.0f} objects/s"
-        )
+        objects = initial["objectsProcessed"]
+        print(f"  objects          {objects:8d}     {objects / wall:8.0f} objects/s")
         print(f"  by action        {initial['byAction']}")
         print(f"  receiver holds   {health['users']} users, {health['groups']} groups")
         print(f"  peak RSS         {peak_rss_mb(proc.pid):8.0f} MB")
