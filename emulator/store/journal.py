@@ -12,11 +12,14 @@ per write here, halving its create rate, which is why it is not the default for 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
+
+log = logging.getLogger(__name__)
 
 Record = tuple[str, int | None, dict | None]
 FLUSH_DELAY = 0.05
@@ -38,8 +41,14 @@ class Journal:
     def append(self, table: str, doc_id: int | None, doc: dict | None) -> None:
         line = orjson.dumps([table, doc_id, doc]) + b"\n"
         view = memoryview(line)
-        while view:  # a regular file takes it whole; loop only for the pathological short write
-            view = view[os.write(self._fd, view) :]
+        try:
+            while view:  # a regular file takes it whole; loop only for the pathological short write
+                view = view[os.write(self._fd, view) :]
+        except OSError:
+            # A full disk mid-line: cut the partial line off, so it cannot hide the lines that
+            # later writes append, and let the caller fail without touching memory.
+            os.ftruncate(self._fd, self.size)
+            raise
         self.size += len(line)
         self._written += 1
 
@@ -111,5 +120,10 @@ def read_journal(path: Path) -> Iterator[Record]:
         good += len(line)
         yield table, doc_id, doc
     if good < len(data):
+        log.warning(
+            "%s: dropped a torn last line (%d bytes) left by an interrupted write; it was never acknowledged",
+            path,
+            len(data) - good,
+        )
         with open(path, "r+b") as fh:
             fh.truncate(good)

@@ -25,8 +25,10 @@ requests on the event loop cannot lose updates.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
+import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from pathlib import Path
 
@@ -187,21 +189,10 @@ class Store:
 
     def _load(self) -> None:
         path = self.folder / DATA_FILE
-        raw: dict = {}
-        if path.exists():
-            try:
-                storage = JSONStorage(str(path), access_mode="r")
-                try:
-                    raw = storage.read() or {}
-                finally:
-                    storage.close()
-            except ValueError as exc:
-                raise StoreCorrupt(f"{path} is not a valid TinyDB JSON document: {exc}") from exc
-        meta = raw.pop(META_TABLE, {}).get("1", {})
-        self.generation = int(meta.get("generation", 1))
         self._tables: dict[str, Table] = {}
-        for name, docs in raw.items():
-            self.table(name).docs.update({int(k): v for k, v in docs.items()})
+        self.generation = 1
+        if path.exists():
+            self._load_snapshot(path)
         for gen, journal_path in self._journals():
             if gen < self.generation:
                 journal_path.unlink()
@@ -211,7 +202,30 @@ class Store:
         for table in self._tables.values():
             table._next_id = max(table.docs, default=0) + 1
         self._snapshot_size = path.stat().st_size if path.exists() else 0
+        self._written_generation = self.generation
+        self._compacting = False
+        self._snapshot_lock = threading.Lock()
         self._journal = Journal(self._journal_path(self.generation), self.sync_writes)
+
+    def _load_snapshot(self, path: Path) -> None:
+        """Read data.json with TinyDB's own reader; any shape TinyDB would not accept is a
+        StoreCorrupt naming the file, never a traceback."""
+        try:
+            storage = JSONStorage(str(path), access_mode="r")
+            try:
+                raw = storage.read() or {}
+            finally:
+                storage.close()
+            if not isinstance(raw, dict):
+                raise ValueError("the top level must be an object of tables")
+            meta = raw.pop(META_TABLE, {}).get("1", {})
+            self.generation = int(meta.get("generation", 1))
+            for name, docs in raw.items():
+                if not isinstance(docs, dict):
+                    raise ValueError(f"table {name!r} must be an object of documents")
+                self.table(name).docs.update({int(k): v for k, v in docs.items()})
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise StoreCorrupt(f"{path} is not a valid TinyDB JSON document: {exc}") from exc
 
     def _journals(self) -> list[tuple[int, Path]]:
         found = []
@@ -239,30 +253,47 @@ class Store:
 
     async def commit(self) -> None:
         """Make every write so far durable (see `Journal.sync`), then fold the journal into the
-        data file if it has grown large."""
+        data file if it has grown large: serialised on the event loop (a consistent state), the
+        file written and fsynced by a worker thread, so requests keep flowing meanwhile."""
         await self._journal.sync()
-        if self._journal.size > max(MIN_COMPACT_BYTES, 2 * self._snapshot_size):
-            self.compact()
+        if not self._compacting and self._journal.size > max(MIN_COMPACT_BYTES, 2 * self._snapshot_size):
+            self._compacting = True
+            try:
+                snapshot = self._begin_compaction()
+                await asyncio.get_running_loop().run_in_executor(None, self._write_snapshot, *snapshot)
+            finally:
+                self._compacting = False
 
     def compact(self) -> None:
         """Write the whole state as a TinyDB document and start a fresh journal (see module doc)."""
+        self._write_snapshot(*self._begin_compaction())
+
+    def _begin_compaction(self) -> tuple[int, bytes, Journal]:
         old = self._journal
+        old.sync_now()  # the file stays until the snapshot that includes it is in place
+        old.close()
         self.generation += 1
         self._journal = Journal(self._journal_path(self.generation), self.sync_writes)
         data: dict = {name: t.docs for name, t in self._tables.items()}
         data[META_TABLE] = {"1": {"generation": self.generation}}
-        blob = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
-        path = self.folder / DATA_FILE
-        tmp = path.with_suffix(".json.tmp")
-        with open(tmp, "wb") as fh:
-            fh.write(blob)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(self.folder)
-        self._snapshot_size = len(blob)
-        old.close()
-        old.path.unlink(missing_ok=True)
+        return self.generation, orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS), old
+
+    def _write_snapshot(self, generation: int, blob: bytes, old: Journal) -> None:
+        """Atomically replace data.json, then drop the journal it includes. A snapshot older
+        than one already written is dropped, so a slow background write never wins a race."""
+        with self._snapshot_lock:
+            if generation > self._written_generation:
+                path = self.folder / DATA_FILE
+                tmp = path.with_suffix(".json.tmp")
+                with open(tmp, "wb") as fh:
+                    fh.write(blob)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, path)
+                _fsync_dir(self.folder)
+                self._written_generation = generation
+                self._snapshot_size = len(blob)
+            old.path.unlink(missing_ok=True)
 
     def close(self) -> None:
         """Compact and release the folder; after a clean close plain TinyDB reads `data.json`."""

@@ -112,3 +112,10 @@ def test_write_cost_does_not_depend_on_the_table_size(tmp_path: Path) -> None:
     table.insert({"n": 0})
     assert store._journal.size - before <= small + len("20002")  # only the id got longer
     store.close()
+
+
+@pytest.mark.parametrize("content", ["[1]", '{"t": [1, 2]}', '{"t": {"x": {}}}', '{"_store": 5}'])
+def test_a_data_file_of_the_wrong_shape_is_a_clear_error(tmp_path: Path, content: str) -> None:
+    (tmp_path / "data.json").write_text(content)
+    with pytest.raises(StoreCorrupt, match="not a valid TinyDB JSON document"):
+        Store(tmp_path)
