@@ -174,9 +174,12 @@ class Table:
 class Store:
     """The data folder: its lock, its TinyDB data file, its journal and the tables in memory."""
 
-    def __init__(self, folder: Path | str, *, sync_writes: bool = False) -> None:
+    def __init__(
+        self, folder: Path | str, *, sync_writes: bool = False, min_compact_bytes: int = MIN_COMPACT_BYTES
+    ) -> None:
         self.folder = Path(folder)
         self.sync_writes = sync_writes
+        self.min_compact_bytes = min_compact_bytes
         self.folder.mkdir(parents=True, exist_ok=True)
         self._lock_fd = _lock(self.folder / LOCK_FILE)
         try:
@@ -256,7 +259,7 @@ class Store:
         data file if it has grown large: serialised on the event loop (a consistent state), the
         file written and fsynced by a worker thread, so requests keep flowing meanwhile."""
         await self._journal.sync()
-        if not self._compacting and self._journal.size > max(MIN_COMPACT_BYTES, 2 * self._snapshot_size):
+        if not self._compacting and self._journal.size > max(self.min_compact_bytes, 2 * self._snapshot_size):
             self._compacting = True
             try:
                 snapshot = self._begin_compaction()

@@ -119,3 +119,19 @@ def test_a_data_file_of_the_wrong_shape_is_a_clear_error(tmp_path: Path, content
     (tmp_path / "data.json").write_text(content)
     with pytest.raises(StoreCorrupt, match="not a valid TinyDB JSON document"):
         Store(tmp_path)
+
+
+async def test_a_growing_journal_is_folded_into_the_data_file_while_writes_go_on(tmp_path: Path) -> None:
+    store = Store(tmp_path, min_compact_bytes=4096)
+    table = store.table("t")
+    for i in range(2000):
+        table.insert({"n": i, "pad": "x" * 50})
+        await store.commit()
+    assert store.generation > 2, "compacted several times"
+    journals = sorted(p.name for p in tmp_path.glob("journal.*.log"))
+    assert journals == [f"journal.{store.generation}.log"]
+    assert (tmp_path / "data.json").stat().st_size < 200_000
+    crash(store)
+    again = Store(tmp_path)
+    assert len(again.table("t")) == 2000 and again.table("t").get(2000)["n"] == 1999
+    again.close()
