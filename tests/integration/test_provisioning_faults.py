@@ -149,3 +149,48 @@ async def test_fault_rules_are_validated(entra: Control) -> None:
     assert "count" in error["error"]
     rule = await fault(entra, status=503, count=1, path="/Groups*")
     assert (await entra.call("GET", "/galaxy/faults"))["faults"][0]["id"] == rule["id"]
+
+
+async def test_an_unreachable_tenant_url_fails_the_cycle_and_loses_nothing(entra: Control) -> None:
+    from tests.helpers import free_port
+
+    await seed(entra, 2)
+    good_url = entra.emu.scim_url
+    await entra.configure(tenantUrl=f"http://127.0.0.1:{free_port()}/scim")
+    summary = await entra.run()
+    assert summary["status"] == "failed" and summary["error"]["errorCode"] == "WebExceptionProtocolError"
+    assert (await entra.status())["status"] != "Quarantine", "only credential failures quarantine"
+    await entra.configure(tenantUrl=good_url)
+    await entra.run()
+    await assert_converged(entra, {"user0@contoso.com": True, "user1@contoso.com": True})
+
+
+async def test_test_connection_reports_a_timeout(entra: Control) -> None:
+    await entra.configure(requestTimeoutSeconds=0.2)
+    await fault(entra, latencyMs=1000, count=1, method="GET", path="/Users")
+    result = await entra.call("POST", BASE + "/test")
+    assert result["success"] is False and result["errorCode"] == "Timeout"
+    assert "did not answer in time" in result["message"]
+
+
+async def test_quarantine_backs_off_then_disables_the_job_after_four_weeks(start_emulator) -> None:
+    from datetime import timedelta
+
+    entra = Control(await start_emulator(clock=ManualClock(), cycle_interval=timedelta(minutes=40)))
+    await seed(entra, 1)
+    await entra.configure(secretToken="wrong-token")
+    await entra.call("POST", BASE + "/start")
+    await entra.advance(0)
+    first = await entra.status()
+    assert first["status"] == "Quarantine" and first["cycleCount"] == 1
+    await entra.advance(5 * 3600)
+    assert (await entra.status())["cycleCount"] == 1, "nothing runs before +6 h"
+    await entra.advance(3600)
+    assert (await entra.status())["cycleCount"] == 2
+    await entra.advance(12 * 3600)
+    assert (await entra.status())["cycleCount"] == 3
+    for _ in range(30):
+        await entra.advance(24 * 3600)
+    status = await entra.status()
+    assert status["status"] == "Paused" and "4 weeks" in status["lastError"]
+    assert len(status["notifications"]) == 1, "the quarantine email is sent once"

@@ -948,11 +948,10 @@ class ProvisioningEngine:
         summary = self._summary(cycle, status=status, error={"errorCode": exc.code, "reason": exc.reason})
         fields: dict[str, Any] = {
             "lastCycle": summary,
-            "lastError": exc.reason,
             "cycleCount": job["cycleCount"] + 1,
         }
-        if status == "failed":
-            fields["nextCycleAt"] = self._next_cycle_at()
+        if status == "failed":  # a quarantine keeps its own next attempt and message
+            fields.update(nextCycleAt=self._next_cycle_at(), lastError=exc.reason)
         self.state.update_job(app_id, **fields)
         self.on_change()
         return summary
