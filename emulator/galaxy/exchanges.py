@@ -111,9 +111,20 @@ def _bounded(body: bytes | None) -> bytes | str | None:
 def _public(entry: dict) -> dict:
     request_body, response_body = entry["_bodies"]
     out = {k: v for k, v in entry.items() if k != "_bodies"}
+    out["path"] = redact_path(entry["path"])
     out["request"] = {**entry.get("request", {}), "body": _shown(request_body)}
     out["response"] = {**entry.get("response", {}), "body": _shown(response_body)}
     return out
+
+
+def redact_path(path_qs: str) -> str:
+    """A request path whose query names a secret attribute (a filter on `password`, which the
+    receiver refuses anyway) with its query values hidden."""
+    path, sep, query = path_qs.partition("?")
+    if not sep or not any(word in query.lower() for word in SECRET_KEYS):
+        return path_qs
+    hidden = "&".join(f"{part.partition('=')[0]}={REDACTED}" for part in query.split("&"))
+    return f"{path}?{hidden}"
 
 
 def _shown(body: bytes | str | None) -> object:

@@ -72,3 +72,14 @@ def test_the_listing_never_fails_and_is_always_json_encodable() -> None:
         (entry,) = entries_after(body, body)
         json.dumps(entry)  # what the control route does
         orjson.dumps(entry)
+
+
+def test_a_query_naming_the_password_is_hidden_in_the_listing() -> None:
+    from emulator.galaxy.exchanges import redact_path
+
+    assert (
+        redact_path('/Users?filter=password eq "hunter2"&count=1')
+        == "/Users?filter=[redacted]&count=[redacted]"
+    )
+    assert redact_path('/Users?filter=userName eq "a"') == '/Users?filter=userName eq "a"'
+    assert redact_path("/Users") == "/Users"
