@@ -4,6 +4,8 @@ tenant, its provisioning engine and the Galaxy receiver's fault switch from the 
 from __future__ import annotations
 
 import json
+import sys
+import threading
 from pathlib import Path
 
 import click
@@ -194,10 +196,10 @@ _lifecycle(
 @app_option
 @json_option
 def provision_run(url: str | None, data_dir: Path, app: str, as_json: bool) -> None:
-    """Run a cycle now and print its summary when it has finished."""
-    with click.progressbar(length=1, label="Running a provisioning cycle", show_eta=False) as bar:
-        summary = Remote(url, data_dir).call("POST", _base(app) + "/run")
-        bar.update(1)
+    """Run a cycle now and print its summary when it has finished (with a progress bar of the
+    objects processed and the rate while it runs)."""
+    remote = Remote(url, data_dir)
+    summary = _run_with_progress(remote, app, show=not as_json)
     if as_json:
         echo_json(summary)
         return
@@ -212,6 +214,46 @@ def provision_run(url: str | None, data_dir: Path, app: str, as_json: bool) -> N
         click.echo(f"  {action:<13} {count}")
     if summary.get("error"):
         click.echo(f"  error: {summary['error']['errorCode']}: {summary['error']['reason']}")
+
+
+def _run_with_progress(remote: Remote, app: str, *, show: bool) -> dict:
+    """POST the run in a thread and poll the job's `runningCycle` meanwhile, so a long initial
+    cycle (the `large` scenario) shows objects processed and the rate on stderr."""
+    result: dict = {}
+
+    def run() -> None:
+        try:
+            result["summary"] = remote.call("POST", _base(app) + "/run")
+        except click.ClickException as exc:
+            result["error"] = exc
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    bar = None
+    while worker.is_alive():
+        worker.join(0.5)
+        if not show or not worker.is_alive():
+            continue
+        running = remote.call("GET", _base(app) + "/status").get("runningCycle")
+        if not running or not running["planned"]:
+            continue
+        if bar is None:
+            bar = click.progressbar(
+                length=running["planned"],
+                label="Provisioning",
+                file=sys.stderr,
+                show_pos=True,
+                item_show_func=lambda rate: rate,
+            )
+            bar.__enter__()
+        rate = running["processed"] / max(running["elapsedMs"] / 1000, 0.001)
+        bar.update(running["processed"] - bar.pos, f"{rate:.0f} objects/s")
+    if bar is not None:
+        bar.update(bar.length - bar.pos)
+        bar.__exit__(None, None, None)
+    if "error" in result:
+        raise result["error"]
+    return result["summary"]
 
 
 @provision.command("on-demand")

@@ -37,6 +37,7 @@ class Cycle:
     counts: dict[str, int] = field(default_factory=dict)
     failures: int = 0
     processed: int = 0
+    planned: int = 0  # objects this cycle will export, known once it has planned
     # Users that became (or stopped being) linked and managed in this cycle: their groups'
     # member lists must be reconsidered even if the groups themselves did not change.
     relinked: set[str] = field(default_factory=set)
@@ -47,6 +48,17 @@ class Cycle:
         self.processed += 1
         if status == "failure":
             self.failures += 1
+
+    def progress(self) -> dict:
+        """How far a running cycle is, for the CLI's progress bar and the portal's status."""
+        return {
+            "cycleId": self.cycle_id,
+            "initial": self.initial,
+            "startedAt": self.started_at,
+            "planned": self.planned,
+            "processed": self.processed,
+            "elapsedMs": round((time.perf_counter() - self.started) * 1000),
+        }
 
     def summary(self, *, status: str, ended_at: str, error: dict | None = None) -> dict:
         """The cycle's summary, as the job's `lastCycle` and the run-cycle API answer show it."""

@@ -66,6 +66,7 @@ class ProvisioningEngine:
         self.cycle_interval = cycle_interval
         self.on_change = on_change or (lambda: None)
         self._locks: dict[str, asyncio.Lock] = {}
+        self._running: dict[str, Cycle] = {}
 
     # -- settings ------------------------------------------------------------------------------
 
@@ -116,6 +117,7 @@ class ProvisioningEngine:
             "escrowedObjects": len(self.state.escrowed(app["id"])),
             "provisionedObjects": sum(1 for r in self.state.records(app["id"]) if r.get("targetId")),
             "lastError": job["lastError"],
+            "runningCycle": running.progress() if (running := self._running.get(app["id"])) else None,
             "notifications": job["notifications"],
         }
 
@@ -194,7 +196,10 @@ class ProvisioningEngine:
         """Run one cycle now (initial or incremental, whichever is due); returns its summary."""
         app = self.directory.app(app_id)
         async with self.lock(app["id"]):
-            return await self._run(app)
+            try:
+                return await self._run(app)
+            finally:
+                self._running.pop(app["id"], None)
 
     async def _run(self, app: dict) -> dict:
         settings = self.settings(app["id"])
@@ -214,6 +219,7 @@ class ProvisioningEngine:
             initial=job["initialPending"],
             mode=mode,
         )
+        self._running[app["id"]] = cycle
         try:
             await cycle.client.probe()  # Entra probes at the start of every run too (§4.1)
         except ScimClientError as exc:
@@ -230,6 +236,9 @@ class ProvisioningEngine:
         ]
         if deletions_blocked(cycle, job, len(deletions)):
             return self._stage_deletes(cycle, deletions)
+        cycle.planned = sum(
+            1 for p in (*user_plans, *group_plans, *purge_plans) if p.action != "skip" or p.log_skip
+        )
         exporter = Exporter(cycle, state)
         books = Bookkeeper(cycle, state, directory, self.logs, self.clock)
         await books.export_all(
