@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import signal
 import statistics
@@ -21,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import aiohttp
@@ -29,13 +27,13 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.serving import BENCH_TOKEN, free_port, peak_rss_mb, start_emulator, wait_healthy
 from emulator.clock import Clock
 from emulator.galaxy.directory import GalaxyDirectory
 from emulator.scim.schema import CORE_USER, build_profile
 from emulator.store import Store
 
-TOKEN = "bench-token-0123456789abcdef"
-HEADERS = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/scim+json"}
+HEADERS = {"Authorization": f"Bearer {BENCH_TOKEN}", "Content-Type": "application/scim+json"}
 
 
 def user_name(i: int, prefix: str = "user") -> str:
@@ -65,49 +63,6 @@ def prefill(folder: Path, count: int) -> None:
     store.close()
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(folder: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "emulator.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(folder),
-            "--log-level",
-            "warning",
-        ],
-        env={**os.environ, "SCIM_EMULATOR_TOKEN": TOKEN},
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            urllib.request.urlopen(url + "/_emulator/health", timeout=1)
-            return proc, url
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not start")
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 async def timed(session: aiohttp.ClientSession, requests: list[tuple[str, str, dict | None]]) -> dict:
     """Send `requests` one after another; return rate and latency percentiles."""
     latencies = []
@@ -133,7 +88,7 @@ async def measure_emulator(size: int, n: int) -> dict:
     t0 = time.perf_counter()
     prefill(folder, size)
     prefill_s = time.perf_counter() - t0
-    proc, url = start_server(folder)
+    proc, url = start_emulator(folder)
     scim = url + "/galaxy/scim/v2"
     rng = random.Random(7)
     try:
@@ -194,12 +149,7 @@ async def measure_bare_aiohttp(n: int) -> dict:
     port = free_port()
     proc = subprocess.Popen([sys.executable, __file__, "--bare-server", str(port)])
     base = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            urllib.request.urlopen(base + "/_emulator/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.05)
+    wait_healthy(base)
     try:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as session:
             get = await timed(session, [("GET", base + "/hello", None)] * n)

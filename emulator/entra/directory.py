@@ -27,32 +27,30 @@ TENANT = "entra_tenant"
 # delete, or purged)").
 SOFT_DELETE_RETENTION = timedelta(days=30)
 
-USER_FIELDS = frozenset(
-    {
-        "userPrincipalName",
-        "mail",
-        "mailNickname",
-        "givenName",
-        "surname",
-        "displayName",
-        "jobTitle",
-        "department",
-        "employeeId",
-        "manager",
-        "accountEnabled",
-        "preferredLanguage",
-        "physicalDeliveryOfficeName",
-        "streetAddress",
-        "city",
-        "state",
-        "postalCode",
-        "country",
-        "telephoneNumber",
-        "mobile",
-        "facsimileTelephoneNumber",
-        "passwordHash",
-    }
+# The plain string profile fields of a user, as Microsoft Graph spells them: what scenarios may
+# set and what the default attribute mappings read (reference entra-and-galaxy.md §1.5).
+USER_PROFILE_FIELDS: tuple[str, ...] = (
+    "userPrincipalName",
+    "mail",
+    "mailNickname",
+    "givenName",
+    "surname",
+    "displayName",
+    "jobTitle",
+    "department",
+    "employeeId",
+    "preferredLanguage",
+    "physicalDeliveryOfficeName",
+    "streetAddress",
+    "city",
+    "state",
+    "postalCode",
+    "country",
+    "telephoneNumber",
+    "mobile",
+    "facsimileTelephoneNumber",
 )
+USER_FIELDS = frozenset({*USER_PROFILE_FIELDS, "manager", "accountEnabled", "passwordHash"})
 GROUP_FIELDS = frozenset({"displayName", "description", "mailNickname"})
 
 

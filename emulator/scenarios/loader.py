@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Collection
 from pathlib import Path
 
+from emulator.entra.directory import USER_PROFILE_FIELDS
 from emulator.scenarios.model import (
     DEFAULT_APP_NAME,
     GalaxyUser,
@@ -38,25 +39,7 @@ SCENARIO_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:scim-emulator:scenarios
 
 # The plain string fields of an Entra user that a scenario may set, as Graph spells them; they
 # are the sources of the default attribute mapping (reference entra-and-galaxy.md §1.5).
-USER_ATTRIBUTES = (
-    "givenName",
-    "surname",
-    "mail",
-    "mailNickname",
-    "jobTitle",
-    "department",
-    "employeeId",
-    "preferredLanguage",
-    "physicalDeliveryOfficeName",
-    "streetAddress",
-    "city",
-    "state",
-    "postalCode",
-    "country",
-    "telephoneNumber",
-    "mobile",
-    "facsimileTelephoneNumber",
-)
+USER_ATTRIBUTES = tuple(f for f in USER_PROFILE_FIELDS if f not in ("userPrincipalName", "displayName"))
 TOP_KEYS = ("scenario", "tenant", "users", "groups", "app", "galaxy")
 SCENARIO_KEYS = ("name", "description")
 TENANT_KEYS = ("id", "displayName", "primaryDomain")

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from emulator.entra.directory import USER_PROFILE_FIELDS
 from emulator.entra.provisioning.expressions import (
     Expression,
     ExpressionError,
@@ -56,27 +57,9 @@ APPLY_ON: tuple[str, ...] = ("always", "create", "update")
 USER_SOURCE_ATTRIBUTES: frozenset[str] = frozenset(
     {
         "objectId",
-        "userPrincipalName",
-        "mail",
-        "mailNickname",
-        "givenName",
-        "surname",
-        "displayName",
-        "jobTitle",
-        "department",
-        "employeeId",
+        *USER_PROFILE_FIELDS,
         "manager",  # the manager's objectId; the engine resolves it to a target id
         "accountEnabled",  # a bool
-        "preferredLanguage",
-        "physicalDeliveryOfficeName",
-        "streetAddress",
-        "city",
-        "state",
-        "postalCode",
-        "country",
-        "telephoneNumber",
-        "mobile",
-        "facsimileTelephoneNumber",
         "IsSoftDeleted",  # computed by the engine: "True" / "False"
     }
 )
