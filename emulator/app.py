@@ -17,8 +17,11 @@ from emulator.clock import Clock
 from emulator.config import EmulatorConfig
 from emulator.control.routes import create_control_app
 from emulator.entra.app import ENTRA, Entra, build_entra
+from emulator.entra.pages import create_entra_app
 from emulator.galaxy.app import SCIM_PATH, build_galaxy, create_galaxy_app
+from emulator.galaxy.pages import install_sso
 from emulator.galaxy.scim_routes import GALAXY_SCIM, GalaxyScim
+from emulator.galaxy.sso import GalaxySso
 from emulator.galaxy.tokens import TokenRegistry
 from emulator.scenarios import ScenarioError, apply_scenario, load_scenario
 from emulator.store import Store, StoreCorrupt, StoreLocked
@@ -33,6 +36,7 @@ __all__ = [
 ]
 
 GALAXY_MOUNT = "/galaxy"
+ENTRA_MOUNT = "/entra"
 SERVER_FILE = "server.json"
 # Placeholders a scenario's provisioning table may use to point at the built-in receiver.
 GALAXY_URL_PLACEHOLDER = "{galaxy_scim_url}"
@@ -51,6 +55,8 @@ class StartupInfo:
     new_token: str | None
     live_tokens: int
     scenario: str | None
+    # The generated password of Galaxy's `accountadmin@galaxy.example`, on its first start only.
+    galaxy_admin_password: str | None = None
 
 
 STARTUP = web.AppKey("startup", StartupInfo)
@@ -65,6 +71,7 @@ def create_app(config: EmulatorConfig, clock: Clock | None = None) -> web.Applic
     app[CLOCK] = clock or Clock()
     app.cleanup_ctx.append(_open_state)
     app.add_subapp(GALAXY_MOUNT, create_galaxy_app(GALAXY_MOUNT))
+    app.add_subapp(ENTRA_MOUNT, create_entra_app(ENTRA_MOUNT))  # SAML IdP, sign-in, My Apps
     app.add_subapp("/_emulator", create_control_app())
     return app
 
@@ -92,8 +99,12 @@ async def _open_state(app: web.Application) -> AsyncIterator[None]:
             exchange_log_size=config.exchange_log_size,
         )
         app[GALAXY_SCIM] = galaxy
+        sso = GalaxySso(store, clock, galaxy.directory, config.base_url + GALAXY_MOUNT, GALAXY_MOUNT)
+        install_sso(app, sso)
         session = aiohttp.ClientSession()
-        entra = build_entra(store, clock, lambda: session, cycle_interval=config.cycle_interval)
+        entra = build_entra(
+            store, clock, lambda: session, cycle_interval=config.cycle_interval, base_url=config.base_url
+        )
         app[ENTRA] = entra
         scenario = None
         if not entra.directory.tenant_table.docs:  # a new data folder
@@ -101,11 +112,13 @@ async def _open_state(app: web.Application) -> AsyncIterator[None]:
         new_token = None
         if config.token is None and not any(t["revoked"] is None for t in galaxy.tokens.list()):
             new_token = galaxy.tokens.create("Generated on first start").secret
+        galaxy_admin_password = sso.ensure_accountadmin()
         await store.commit()
         app[STARTUP] = StartupInfo(
             new_token=new_token,
             live_tokens=sum(t["revoked"] is None for t in galaxy.tokens.list()),
             scenario=scenario,
+            galaxy_admin_password=galaxy_admin_password,
         )
         scheduler_task = asyncio.create_task(entra.scheduler.run())
         yield

@@ -318,6 +318,79 @@ async def advance_clock(request: web.Request) -> web.Response:
     return await _saved(request, {"now": format_instant(entra.engine.clock.now())})
 
 
+# -- SAML single sign-on (Entra's IdP) ----------------------------------------------------------
+
+
+def _saml_view(entra: Entra, app: dict) -> dict:
+    """An app's Single sign-on blade: its settings, plus what Entra shows to copy into the SP
+    (Login URL, Microsoft Entra Identifier, Logout URL, App Federation Metadata Url) and the
+    active signing certificate."""
+    saml = entra.saml
+    certificate = saml.keys.certificate
+    return {
+        "appObjectId": app["id"],
+        "appId": app["appId"],
+        "displayName": app["displayName"],
+        **saml.settings.get(app["id"]).to_json(),
+        "entra": {
+            "loginUrl": saml.sso_url(),
+            "logoutUrl": saml.sso_url(),
+            "identifier": saml.issuer,
+            "appFederationMetadataUrl": saml.metadata_url(None, app["appId"]),
+            "certificate": {
+                "status": "Active",
+                "thumbprint": certificate.thumbprint,
+                "subject": certificate.subject,
+                "notBefore": format_instant(certificate.not_before),
+                "expiresOn": format_instant(certificate.not_after),
+            },
+        },
+    }
+
+
+async def get_saml(request: web.Request) -> web.Response:
+    entra = _entra(request)
+    return web.json_response(_saml_view(entra, entra.directory.app(request.match_info["app"])))
+
+
+# What GET shows but PATCH ignores, so a GET body can be edited and sent back.
+_SAML_READ_ONLY = frozenset({"appObjectId", "appId", "displayName", "entra"})
+
+
+async def update_saml(request: web.Request) -> web.Response:
+    """Change some SAML settings (a JSON merge of the fields of `GET`); 400 names a bad field."""
+    body = await _body(request)
+    entra = _entra(request)
+    app = entra.directory.app(request.match_info["app"])
+    entra.saml.settings.update(app["id"], {k: v for k, v in body.items() if k not in _SAML_READ_ONLY})
+    return await _saved(request, _saml_view(entra, app))
+
+
+async def rotate_saml_certificate(request: web.Request) -> web.Response:
+    """A new signing key and certificate for the tenant; metadata lists the old one beside it."""
+    entra = _entra(request)
+    app = entra.directory.app(request.match_info["app"])
+    entra.saml.rotate_certificate()
+    return web.json_response(_saml_view(entra, app))
+
+
+async def get_saml_certificate(request: web.Request) -> web.Response:
+    """The active signing certificate as the portal offers it: `pem` ("Certificate (Base64)",
+    a .cer with BEGIN/END lines, the default), `base64` (one line, as metadata carries it) or
+    `raw` (DER)."""
+    entra = _entra(request)
+    entra.directory.app(request.match_info["app"])
+    certificate = entra.saml.keys.certificate
+    fmt = request.query.get("format", "pem")
+    if fmt == "pem":
+        return web.Response(text=certificate.pem, content_type="application/x-pem-file")
+    if fmt == "base64":
+        return web.Response(text=certificate.base64, content_type="text/plain")
+    if fmt == "raw":
+        return web.Response(body=certificate.der, content_type="application/pkix-cert")
+    raise BadRequest("format must be pem, base64 or raw")
+
+
 def add_entra_routes(router: web.UrlDispatcher) -> None:
     r = router
     r.add_get("/clock", get_clock)
@@ -351,3 +424,8 @@ def add_entra_routes(router: web.UrlDispatcher) -> None:
     r.add_post(base + "/run", run_cycle)
     r.add_post(base + "/on-demand", on_demand)
     r.add_get(base + "/logs", provisioning_logs)
+    saml = "/entra/apps/{app}/saml"
+    r.add_get(saml, get_saml)
+    r.add_patch(saml, update_saml)
+    r.add_post(saml + "/rotate-certificate", rotate_saml_certificate)
+    r.add_get(saml + "/certificate", get_saml_certificate)

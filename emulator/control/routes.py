@@ -6,7 +6,9 @@ from aiohttp import web
 
 from emulator.control.entra_routes import add_entra_routes, entra_errors
 from emulator.galaxy.faults import FaultError
+from emulator.galaxy.pages import GALAXY_SSO
 from emulator.galaxy.scim_routes import GALAXY_SCIM, GalaxyScim
+from emulator.galaxy.sso import SsoConfigError
 from emulator.galaxy.tokens import public_view
 
 HEALTH_PATH = "/_emulator/health"
@@ -140,6 +142,34 @@ async def remove_fault(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def get_galaxy_sso(request: web.Request) -> web.Response:
+    """Galaxy's SSO configuration, and Galaxy's own values to copy into Entra (`galaxy`)."""
+    return web.json_response(request.config_dict[GALAXY_SSO].view())
+
+
+async def put_galaxy_sso(request: web.Request) -> web.Response:
+    """Configure Galaxy's SSO: {"metadataUrl"} (fetched now) or {"certificate", "loginUrl",
+    "entraIdentifier"}, plus optional "allowSha1" and "allowUnsolicited" booleans."""
+    try:
+        body = await request.json()
+    except ValueError:
+        return json_error(400, "the body must be a JSON object")
+    if not isinstance(body, dict):
+        return json_error(400, "the body must be a JSON object")
+    sso = request.config_dict[GALAXY_SSO]
+    try:
+        await sso.configure(body)
+    except SsoConfigError as exc:
+        return json_error(400, str(exc))
+    return web.json_response(sso.view())
+
+
+async def delete_galaxy_sso(request: web.Request) -> web.Response:
+    """Remove Galaxy's SSO configuration; direct logins keep working."""
+    await request.config_dict[GALAXY_SSO].delete_configuration()
+    return web.Response(status=204)
+
+
 def create_control_app() -> web.Application:
     app = web.Application(middlewares=[json_errors, entra_errors])
     add_entra_routes(app.router)
@@ -147,6 +177,9 @@ def create_control_app() -> web.Application:
     app.router.add_post("/galaxy/faults", add_fault)
     app.router.add_delete("/galaxy/faults", clear_faults)
     app.router.add_delete("/galaxy/faults/{id}", remove_fault)
+    app.router.add_get("/galaxy/sso", get_galaxy_sso)
+    app.router.add_put("/galaxy/sso", put_galaxy_sso)
+    app.router.add_delete("/galaxy/sso", delete_galaxy_sso)
     app.router.add_get("/health", health)
     app.router.add_get("/exchanges", list_exchanges)
     app.router.add_delete("/exchanges", clear_exchanges)

@@ -1,4 +1,5 @@
-"""Microsoft Entra's state for one data folder: the tenant directory and its provisioning."""
+"""Microsoft Entra's state for one data folder: the tenant directory, its provisioning, and its
+SAML identity provider."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from emulator.entra.provisioning.engine import ProvisioningEngine
 from emulator.entra.provisioning.logs import ProvisioningLogs
 from emulator.entra.provisioning.scheduler import Scheduler
 from emulator.entra.provisioning.state import ProvisioningState
+from emulator.entra.saml.service import EntraSaml
 from emulator.store import Store
 
 
@@ -26,6 +28,7 @@ class Entra:
     engine: ProvisioningEngine
     logs: ProvisioningLogs
     scheduler: Scheduler
+    saml: EntraSaml
 
 
 ENTRA = web.AppKey("entra", Entra)
@@ -37,7 +40,10 @@ def build_entra(
     session: Callable[[], aiohttp.ClientSession],
     *,
     cycle_interval: timedelta | None,
+    base_url: str = "http://127.0.0.1:8000",
 ) -> Entra:
+    """Entra's services on an open store; `base_url` is the emulator's public URL, from which
+    the SAML IdP makes the URLs it signs into tokens and metadata."""
     directory = EntraDirectory(store, clock)
     logs = ProvisioningLogs(store, clock)
     engine = ProvisioningEngine(
@@ -45,4 +51,6 @@ def build_entra(
     )
     scheduler = Scheduler(engine, clock)
     engine.on_change = scheduler.wake
-    return Entra(directory, engine, logs, scheduler)
+    # SAML signing keys live in <data-dir>/saml/<tenant-id>/, made on first use.
+    saml = EntraSaml(store, directory, clock, keys_dir=store.folder / "saml", base_url=base_url)
+    return Entra(directory, engine, logs, scheduler, saml)

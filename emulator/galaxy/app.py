@@ -1,4 +1,5 @@
-"""Starburst Galaxy as an aiohttp sub-application: the SCIM receiver under `/scim/v2`."""
+"""Starburst Galaxy as an aiohttp sub-application: the SCIM receiver under `/scim/v2`, and the
+sign-in pages and SAML service provider (`galaxy.pages`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from aiohttp import web
 from emulator.clock import Clock
 from emulator.galaxy.directory import GalaxyDirectory
 from emulator.galaxy.exchanges import ExchangeLog
+from emulator.galaxy.pages import add_pages
 from emulator.galaxy.scim_routes import GalaxyScim, create_scim_app
 from emulator.galaxy.tokens import TokenRegistry
 from emulator.scim.schema import build_profile
@@ -41,4 +43,5 @@ def create_galaxy_app(mount: str) -> web.Application:
     """Galaxy's URL space; `mount` is where the caller will attach it (e.g. `/galaxy`)."""
     app = web.Application()
     app.add_subapp(SCIM_PATH, create_scim_app(mount + SCIM_PATH))
+    add_pages(app, mount)  # sign-in, SAML SP, landing page, Access → Single sign-on
     return app

@@ -36,7 +36,9 @@ def test_the_seed_walkthrough_from_the_terminal(server) -> None:
     assert summary["initial"] is True and summary["byAction"]["create"] >= 8
     status = json.loads(cli(data, "provision", "status", "--json"))
     assert status["initialCycleCompleted"] and status["provisionedObjects"] >= 8
-    rows = list(csv.DictReader(io.StringIO(cli(data, "provision", "logs", "--format", "csv", "--limit", "500"))))
+    rows = list(
+        csv.DictReader(io.StringIO(cli(data, "provision", "logs", "--format", "csv", "--limit", "500")))
+    )
     assert len(rows) == sum(summary["byAction"].values())
     assert "create" in cli(data, "provision", "logs", "--action", "create")
 
@@ -44,7 +46,9 @@ def test_the_seed_walkthrough_from_the_terminal(server) -> None:
 def test_directory_changes_and_on_demand(server) -> None:
     _, data = server
     cli(data, "provision", "configure", "--builtin-galaxy")
-    assert "created" in cli(data, "directory", "add-user", "zoe@contoso.com", "displayName=Zoe", "mail=zoe@contoso.com")
+    assert "created" in cli(
+        data, "directory", "add-user", "zoe@contoso.com", "displayName=Zoe", "mail=zoe@contoso.com"
+    )
     cli(data, "directory", "assign", "zoe@contoso.com")
     result = json.loads(cli(data, "provision", "on-demand", "zoe@contoso.com", "--json"))
     assert result["action"] == "create" and result["status"] == "success"

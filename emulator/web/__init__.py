@@ -1,0 +1,1 @@
+"""What every page of the emulator shares: templates, static assets, sessions and CSRF."""
