@@ -13,13 +13,14 @@ from aiohttp import web
 COOKIE = "csrf_token"
 FIELD = "csrf_token"
 EXEMPT = web.AppKey("csrf_exempt", frozenset)
+NEW_TOKEN = web.RequestKey("new_csrf_token", str)
 
 
 def csrf_token(request: web.Request) -> str:
     """The token for this browser, made on first use and set on the response by the middleware."""
-    token = request.cookies.get(COOKIE) or request.get("new_csrf_token")
+    token = request.cookies.get(COOKIE) or request.get(NEW_TOKEN)
     if not token:
-        token = request["new_csrf_token"] = secrets.token_urlsafe(32)
+        token = request[NEW_TOKEN] = secrets.token_urlsafe(32)
     return token
 
 
@@ -46,7 +47,7 @@ async def csrf_middleware(
                 "reload the page and try again.</p>",
             )
     response = await handler(request)
-    new = request.get("new_csrf_token")
+    new = request.get(NEW_TOKEN)
     if new:
         response.set_cookie(COOKIE, new, path="/", httponly=True, samesite="Lax")
     return response
