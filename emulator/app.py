@@ -38,9 +38,6 @@ __all__ = [
 GALAXY_MOUNT = "/galaxy"
 ENTRA_MOUNT = "/entra"
 SERVER_FILE = "server.json"
-# Placeholders a scenario's provisioning table may use to point at the built-in receiver.
-GALAXY_URL_PLACEHOLDER = "{galaxy_scim_url}"
-GALAXY_TOKEN_PLACEHOLDER = "{galaxy_token}"
 
 CONFIG = web.AppKey("config", EmulatorConfig)
 CLOCK = web.AppKey("clock", Clock)
@@ -108,7 +105,7 @@ async def _open_state(app: web.Application) -> AsyncIterator[None]:
         app[ENTRA] = entra
         scenario = None
         if not entra.directory.tenant_table.docs:  # a new data folder
-            scenario = _apply_scenario(config, galaxy, entra)
+            scenario = await _apply_scenario(config, galaxy, sso, entra)
         new_token = None
         if config.token is None and not any(t["revoked"] is None for t in galaxy.tokens.list()):
             new_token = galaxy.tokens.create("Generated on first start").secret
@@ -132,19 +129,48 @@ async def _open_state(app: web.Application) -> AsyncIterator[None]:
         store.close()
 
 
-def _apply_scenario(config: EmulatorConfig, galaxy: GalaxyScim, entra: Entra) -> str:
-    """Load the configured scenario into a new data folder."""
+async def _apply_scenario(config: EmulatorConfig, galaxy: GalaxyScim, sso: GalaxySso, entra: Entra) -> str:
+    """Load the configured scenario into a new data folder. Its tables may name the built-in
+    counterpart with placeholders, so one scenario sets up both sides of the flow."""
     scenario = load_scenario(config.scenario)
 
-    def configure_provisioning(app_id: str, table: dict) -> None:
-        settings = dict(table)
-        if settings.get("tenantUrl") == GALAXY_URL_PLACEHOLDER:
-            settings["tenantUrl"] = galaxy_scim_url(config.base_url)
-        if settings.get("secretToken") == GALAXY_TOKEN_PLACEHOLDER:
-            settings["secretToken"] = galaxy.tokens.create("Entra provisioning (scenario)").secret
-        entra.engine.configure(app_id, settings)
+    def fill(table: dict) -> dict:
+        values = {
+            "{galaxy_scim_url}": lambda: galaxy_scim_url(config.base_url),
+            "{galaxy_token}": lambda: galaxy.tokens.create("Entra provisioning (scenario)").secret,
+            "{galaxy_entity_id}": lambda: sso.sp.entity_id,
+            "{galaxy_reply_url}": lambda: sso.sp.reply_url,
+            "{galaxy_relay_state}": lambda: sso.sp.relay_state,
+            "{entra_certificate}": lambda: entra.saml.keys.cert_pem,
+            "{entra_login_url}": lambda: entra.saml.sso_url(),
+            "{entra_identifier}": lambda: entra.saml.issuer,
+        }
 
-    apply_scenario(scenario, entra.directory, configure_provisioning=configure_provisioning)
+        def one(value: object) -> object:
+            if isinstance(value, list):
+                return [one(v) for v in value]
+            return values[value]() if isinstance(value, str) and value in values else value
+
+        return {key: one(value) for key, value in table.items()}
+
+    def configure_provisioning(app_id: str, table: dict) -> None:
+        entra.engine.configure(app_id, fill(table))
+
+    def configure_saml(app_id: str, table: dict) -> None:
+        entra.saml.settings.update(app_id, fill(table))
+
+    def create_galaxy_user(user: dict) -> None:
+        sso.direct_users.add_scenario_user(user)
+
+    apply_scenario(
+        scenario,
+        entra.directory,
+        configure_provisioning=configure_provisioning,
+        configure_saml=configure_saml,
+        create_galaxy_user=create_galaxy_user,
+    )
+    if scenario.galaxy_sso is not None:
+        await sso.configure(fill(scenario.galaxy_sso))
     return scenario.name
 
 

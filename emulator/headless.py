@@ -8,6 +8,7 @@ exercised without Chromium.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urljoin
@@ -135,3 +136,75 @@ class HeadlessBrowser:
             parser = _FormParser()
             parser.feed(html)
             return Page(str(resp.url), resp.status, html, parser.title.strip(), parser.forms)
+
+
+_MARKERS = {
+    "signed_in": re.compile(r'data-signed-in="([^"]*)"'),
+    "refusal": re.compile(r'data-refusal="([^"]*)"'),
+    "error_code": re.compile(r'data-error-code="([^"]*)"'),
+}
+
+
+@dataclass
+class SignInResult:
+    """Where a scripted sign-in ended: signed in to Galaxy, refused by Galaxy, or stopped by
+    Entra; with every hop, and the words the last page shows."""
+
+    outcome: str  # signed-in | refused | entra-error | stuck
+    detail: str
+    hops: list[Hop]
+    page: Page
+
+    @property
+    def signed_in(self) -> bool:
+        return self.outcome == "signed-in"
+
+
+async def sign_in(
+    browser: HeadlessBrowser,
+    base_url: str,
+    email: str,
+    password: str | None = None,
+    *,
+    idp_initiated: bool = False,
+    app_name: str = "Starburst Galaxy",
+    max_steps: int = 12,
+) -> SignInResult:
+    """Sign in to Galaxy as `email` through Entra, SP-initiated from Galaxy's Azure button or
+    IdP-initiated from My Apps, doing at each page what a person would."""
+    start = f"{base_url}/entra/myapps" if idp_initiated else f"{base_url}/galaxy/login/azure"
+    page = await browser.get(start)
+    for _ in range(max_steps):
+        if match := _MARKERS["signed_in"].search(page.html):
+            return SignInResult("signed-in", match.group(1), browser.hops, page)
+        if match := _MARKERS["refusal"].search(page.html):
+            return SignInResult("refused", _reason(page), browser.hops, page)
+        if match := _MARKERS["error_code"].search(page.html):
+            return SignInResult("entra-error", f"{match.group(1)}: {_reason(page)}", browser.hops, page)
+        step = _next_step(page, email, password, app_name)
+        if step is None:
+            return SignInResult("stuck", f"nothing to do on '{page.title}' ({page.url})", browser.hops, page)
+        form, values = step
+        page = await browser.submit(page, form, **values)
+    return SignInResult("stuck", f"no result after {max_steps} pages", browser.hops, page)
+
+
+def _next_step(page: Page, email: str, password: str | None, app_name: str) -> tuple[Form, dict] | None:
+    if form := page.form_with("SAMLResponse"):
+        return form, {}  # the auto-posting form a browser's script would submit
+    if (form := page.form_with("password")) is not None:
+        if password is None:
+            return None
+        return form, {"password": password}
+    for form in page.forms:
+        if "username" in form.fields and not form.fields["username"]:
+            return form, {"username": email}  # "Use another account": works for any user
+    for form in page.forms:
+        if "/myapps/launch/" in form.action and app_name.lower() in form.text.lower():
+            return form, {}
+    return None
+
+
+def _reason(page: Page) -> str:
+    text = re.sub(r"<[^>]+>", " ", page.html.split("<main", 1)[-1])
+    return " ".join(text.split())[:300]

@@ -43,13 +43,16 @@ def apply_scenario(
     *,
     configure_provisioning: Callable[[str, dict], None] | None = None,
     create_galaxy_user: Callable[[dict], None] | None = None,
+    configure_saml: Callable[[str, dict], None] | None = None,
 ) -> AppliedScenario:
     """Create the scenario's tenant, objects and app in `directory`, which should be empty.
 
     Conflicts with objects already there are found before the first write, so a refused apply
     changes nothing. `configure_provisioning(app_object_id, table)` receives a copy of
     `[app.provisioning]` when the scenario has one; `create_galaxy_user(user)` receives each
-    `[[galaxy.users]]` entry as a dict (email, password, roles, and displayName when given).
+    `[[galaxy.users]]` entry as a dict (email, password, roles, and displayName when given);
+    `configure_saml(app_object_id, table)` receives `[app.saml]`. `[galaxy.sso]` is the caller's
+    to apply (`scenario.galaxy_sso`): Galaxy's side must not be reached from here.
     Without a callback that part is skipped, and the summary says so.
     """
     _check_free(scenario, directory)
@@ -104,6 +107,8 @@ def apply_scenario(
     for principal in scenario.app.assignments:
         directory.assign(app["id"], ids[principal.lower()])
 
+    if scenario.app.saml is not None and configure_saml is not None:
+        configure_saml(app["id"], copy.deepcopy(scenario.app.saml))
     configured = False
     if scenario.app.provisioning is not None and configure_provisioning is not None:
         configure_provisioning(app["id"], copy.deepcopy(scenario.app.provisioning))

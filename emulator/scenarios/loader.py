@@ -54,8 +54,8 @@ USER_KEYS = (
     "deleted",
 )
 GROUP_KEYS = ("id", "displayName", "description", "mailNickname", "members")
-APP_KEYS = ("id", "appId", "displayName", "assignments", "provisioning")
-GALAXY_KEYS = ("users",)
+APP_KEYS = ("id", "appId", "displayName", "assignments", "provisioning", "saml")
+GALAXY_KEYS = ("users", "sso")
 GALAXY_USER_KEYS = ("email", "password", "displayName", "roles")
 
 # Names people bring from Graph or other tools for keys this format spells differently.
@@ -208,6 +208,7 @@ def scenario_from_dict(raw: dict, *, source: str, default_name: str) -> Scenario
     _check_members(check, group_members, refs, group_refs)
     app = _app(check, top.get("app", {}), namespace, refs)
     galaxy_users = _galaxy(check, top.get("galaxy", {}))
+    galaxy_sso = _galaxy_sso(check, top.get("galaxy", {}))
     _check_unique_ids(check, users, groups, app)
 
     if check.problems:
@@ -220,6 +221,7 @@ def scenario_from_dict(raw: dict, *, source: str, default_name: str) -> Scenario
         groups=tuple(groups),
         app=app,
         galaxy_users=tuple(galaxy_users),
+        galaxy_sso=galaxy_sso,
         source=source,
     )
 
@@ -411,19 +413,30 @@ def _app(check: _Checker, value: object, namespace: uuid.UUID, refs: dict[str, s
         else:
             seen[key] = path
             assignments.append(principal)
-    provisioning = table.get("provisioning")
-    if provisioning is not None and not isinstance(provisioning, dict):
-        check.problem(
-            "app.provisioning", f"expected a table ([app.provisioning]), found {_describe(provisioning)}"
-        )
-        provisioning = None
+    provisioning = _free_table(check, table, "provisioning", "app")
+    saml = _free_table(check, table, "saml", "app")
     return ScenarioApp(
         id=check.guid(table, "id", "app") or str(uuid.uuid5(namespace, f"app:{name.lower()}")),
         app_id=check.guid(table, "appId", "app") or str(uuid.uuid5(namespace, f"appId:{name.lower()}")),
         display_name=name,
         assignments=tuple(assignments),
         provisioning=copy.deepcopy(provisioning),
+        saml=copy.deepcopy(saml),
     )
+
+
+def _free_table(check: _Checker, table: dict, key: str, parent: str) -> dict | None:
+    """A table passed through to a callback that validates it (settings of a product)."""
+    value = table.get(key)
+    if value is not None and not isinstance(value, dict):
+        check.problem(f"{parent}.{key}", f"expected a table ([{parent}.{key}]), found {_describe(value)}")
+        return None
+    return value
+
+
+def _galaxy_sso(check: _Checker, value: object) -> dict | None:
+    table = check.table(value, "galaxy", GALAXY_KEYS, "a table ([galaxy])") or {}
+    return copy.deepcopy(_free_table(check, table, "sso", "galaxy"))
 
 
 def _galaxy(check: _Checker, value: object) -> list[GalaxyUser]:

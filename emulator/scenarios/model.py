@@ -48,14 +48,15 @@ class ScenarioGroup:
 
 @dataclass(frozen=True)
 class ScenarioApp:
-    """The enterprise application, who is assigned to it, and its provisioning table (opaque
-    here: the provisioning settings validate it when the callback hands it to them)."""
+    """The enterprise application, who is assigned to it, and its provisioning and SAML tables
+    (opaque here: the product's settings validate them when the callbacks hand them over)."""
 
     id: str
     app_id: str
     display_name: str = DEFAULT_APP_NAME
     assignments: tuple[str, ...] = ()
     provisioning: dict | None = None
+    saml: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class Scenario:
     groups: tuple[ScenarioGroup, ...]
     app: ScenarioApp
     galaxy_users: tuple[GalaxyUser, ...] = ()
+    galaxy_sso: dict | None = None  # Galaxy's SSO configuration, handed to a callback
     source: str = ""  # the file it came from, or "built-in large", for messages
 
     def principal_ids(self) -> dict[str, str]:
