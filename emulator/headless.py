@@ -206,5 +206,6 @@ def _next_step(page: Page, email: str, password: str | None, app_name: str) -> t
 
 
 def _reason(page: Page) -> str:
-    text = re.sub(r"<[^>]+>", " ", page.html.split("<main", 1)[-1])
+    main = re.search(r"<main[^>]*>(.*?)</main>", page.html, re.S)
+    text = re.sub(r"<[^>]+>", " ", main.group(1) if main else page.html)
     return " ".join(text.split())[:300]

@@ -121,6 +121,17 @@ class Remote:
             return payload.decode()
         return json.loads(payload) if payload else {}
 
+    def fetch(self, path_or_url: str) -> str:
+        """GET a page or document of the emulator (not the control API) as text."""
+        url = path_or_url if path_or_url.startswith("http") else self.url + path_or_url
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response:
+                return response.read().decode()
+        except urllib.error.HTTPError as exc:
+            raise click.ClickException(_error_text(exc)) from None
+        except OSError as exc:
+            raise click.ClickException(f"the emulator at {self.url} did not answer: {exc}") from None
+
 
 def _error_text(exc: urllib.error.HTTPError) -> str:
     text = exc.read().decode("utf-8", "replace")

@@ -182,7 +182,12 @@ def _print_banner(config: EmulatorConfig, info: StartupInfo) -> None:
             f"  Galaxy access tokens: {info.live_tokens} valid{fixed}; "
             "`scim-emulator token create` makes another"
         )
+    click.echo(f"  Galaxy login:         {base}/galaxy/login")
+    if info.galaxy_admin_password:
+        click.echo(f"  Galaxy accountadmin:  accountadmin@galaxy.example / {info.galaxy_admin_password}")
+        click.echo("    (the direct login's password, shown once)")
     interval = "manual" if config.cycle_interval is None else f"every {show_duration(config.cycle_interval)}"
     click.echo(f"  Entra provisioning:   cycles {interval}")
+    click.echo(f"  Entra My Apps:        {base}/entra/myapps")
     click.echo(f"  Control API:          {base}/_emulator/health")
     click.echo("Press Ctrl-C to stop.")

@@ -1,0 +1,63 @@
+"""`scim-emulator login` and `scim-emulator saml ...` against a running demo server."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from tests.helpers import ServerProcess
+from tests.integration.test_cli_entra import cli
+from tests.integration.test_cli import run_cli
+
+PATTI = "PattiF@contoso.onmicrosoft.com"
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    proc = ServerProcess(tmp_path / "data", "--scenario", "demo", "--cycle-interval", "manual")
+    yield str(tmp_path / "data")
+    proc.stop(signal.SIGTERM)
+
+
+def login(data: str, *extra: str):
+    return run_cli(
+        "login",
+        "--user",
+        PATTI,
+        *extra,
+        "--data-dir",
+        data,
+        env={"SCIM_EMULATOR_LOGIN_PASSWORD": "Contoso-Demo-2026!"},
+    )
+
+
+def test_login_is_refused_before_provisioning_and_accepted_after(server: str) -> None:
+    before = login(server)
+    assert (
+        before.returncode == 1
+        and "Galaxy refused:" in before.stdout
+        and "not provisioned yet" in before.stdout
+    )
+    cli(server, "provision", "configure", "--builtin-galaxy")
+    cli(server, "provision", "run")
+    after = login(server)
+    assert after.returncode == 0 and f"Signed in to Galaxy as {PATTI}" in after.stdout
+    assert "/galaxy/saml/acs" in after.stdout
+    hops = json.loads(login(server, "--idp-initiated", "--json").stdout)
+    assert hops["outcome"] == "signed-in" and hops["hops"][0]["url"].endswith("/entra/myapps")
+
+
+def test_metadata_of_both_sides(server: str) -> None:
+    entra = etree.fromstring(cli(server, "saml", "metadata", "entra").encode())
+    assert entra.get("entityID").startswith("https://sts.windows.net/")
+    galaxy = etree.fromstring(cli(server, "saml", "metadata", "galaxy").encode())
+    assert galaxy.get("entityID").endswith("/galaxy/saml")
+    before = entra.findtext(".//{http://www.w3.org/2000/09/xmldsig#}X509Certificate")
+    assert "new certificate" in cli(server, "saml", "rotate-certificate")
+    rotated = etree.fromstring(cli(server, "saml", "metadata", "entra").encode())
+    certs = [c.text for c in rotated.iter("{http://www.w3.org/2000/09/xmldsig#}X509Certificate")]
+    assert before in certs and len(set(certs)) >= 2
