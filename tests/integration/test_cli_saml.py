@@ -10,8 +10,8 @@ import pytest
 from lxml import etree
 
 from tests.helpers import ServerProcess
-from tests.integration.test_cli_entra import cli
 from tests.integration.test_cli import run_cli
+from tests.integration.test_cli_entra import cli
 
 PATTI = "PattiF@contoso.onmicrosoft.com"
 
