@@ -54,6 +54,7 @@ class StartupInfo:
     scenario: str | None
     # The generated password of Galaxy's `accountadmin@galaxy.example`, on its first start only.
     galaxy_admin_password: str | None = None
+    signing_thumbprint: str = ""
 
 
 STARTUP = web.AppKey("startup", StartupInfo)
@@ -110,12 +111,15 @@ async def _open_state(app: web.Application) -> AsyncIterator[None]:
         if config.token is None and not any(t["revoked"] is None for t in galaxy.tokens.list()):
             new_token = galaxy.tokens.create("Generated on first start").secret
         galaxy_admin_password = sso.ensure_accountadmin()
+        # The tenant's SAML signing key and certificate exist from the first start (issue 4).
+        signing_certificate = entra.saml.keys.certificate
         await store.commit()
         app[STARTUP] = StartupInfo(
             new_token=new_token,
             live_tokens=sum(t["revoked"] is None for t in galaxy.tokens.list()),
             scenario=scenario,
             galaxy_admin_password=galaxy_admin_password,
+            signing_thumbprint=signing_certificate.thumbprint,
         )
         scheduler_task = asyncio.create_task(entra.scheduler.run())
         yield

@@ -189,5 +189,6 @@ def _print_banner(config: EmulatorConfig, info: StartupInfo) -> None:
     interval = "manual" if config.cycle_interval is None else f"every {show_duration(config.cycle_interval)}"
     click.echo(f"  Entra provisioning:   cycles {interval}")
     click.echo(f"  Entra My Apps:        {base}/entra/myapps")
+    click.echo(f"  Entra SAML signing:   certificate thumbprint {info.signing_thumbprint}")
     click.echo(f"  Control API:          {base}/_emulator/health")
     click.echo("Press Ctrl-C to stop.")
