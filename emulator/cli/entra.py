@@ -465,11 +465,28 @@ def directory_remove_member(url: str | None, data_dir: Path, group: str, member:
 @directory.command("assign")
 @url_option
 @app_option
+@option("--role", help="One of the app's roles (see add-role); without it, default access.")
 @click.argument("principal")
-def directory_assign(url: str | None, data_dir: Path, app: str, principal: str) -> None:
+def directory_assign(url: str | None, data_dir: Path, app: str, role: str | None, principal: str) -> None:
     """Assign PRINCIPAL (a user's UPN or objectId, or a group) to the app."""
-    Remote(url, data_dir).call("POST", f"/entra/apps/{app}/assignments", {"principalId": principal})
-    click.echo(f"assigned {principal} to {app}")
+    body = {"principalId": principal, **({"role": role} if role else {})}
+    Remote(url, data_dir).call("POST", f"/entra/apps/{app}/assignments", body)
+    click.echo(f"assigned {principal} to {app}" + (f" as {role}" if role else ""))
+
+
+@directory.command("add-role")
+@url_option
+@app_option
+@click.argument("value")
+@option("--display-name", help="The role's name as people read it.")
+def directory_add_role(
+    url: str | None, data_dir: Path, app: str, value: str, display_name: str | None
+) -> None:
+    """Declare an app role VALUE; users assigned with it get it in the SAML role claim."""
+    Remote(url, data_dir).call(
+        "POST", f"/entra/apps/{app}/roles", {"value": value, "displayName": display_name}
+    )
+    click.echo(f"added role {value} to {app}")
 
 
 @directory.command("unassign")

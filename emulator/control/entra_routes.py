@@ -193,8 +193,21 @@ async def assign(request: web.Request) -> web.Response:
         raise BadRequest(
             'give the user or group as {"principalId": objectId, userPrincipalName or group name}'
         )
-    doc = _entra(request).directory.assign(_app_id(request), _principal(request, principal))
+    role = body.get("role")
+    if role is not None and not isinstance(role, str):
+        raise BadRequest("role must be the value of one of the app's roles")
+    doc = _entra(request).directory.assign(_app_id(request), _principal(request, principal), role)
     return await _saved(request, doc, 201)
+
+
+async def add_app_role(request: web.Request) -> web.Response:
+    """Declare an app role: {"value": "DataAdmin", "displayName": "Data admin"}."""
+    body = await _body(request)
+    value, name = body.get("value"), body.get("displayName")
+    if not isinstance(value, str) or (name is not None and not isinstance(name, str)):
+        raise BadRequest('give the role as {"value": "DataAdmin", "displayName": "Data admin"}')
+    role = _entra(request).directory.add_app_role(_app_id(request), value, name)
+    return await _saved(request, role, 201)
 
 
 async def unassign(request: web.Request) -> web.Response:
@@ -414,6 +427,7 @@ def add_entra_routes(router: web.UrlDispatcher) -> None:
     r.add_get("/entra/apps/{app}/assignments", list_assignments)
     r.add_post("/entra/apps/{app}/assignments", assign)
     r.add_delete("/entra/apps/{app}/assignments/{principal}", unassign)
+    r.add_post("/entra/apps/{app}/roles", add_app_role)
     base = "/entra/apps/{app}/provisioning"
     r.add_get(base, get_provisioning)
     r.add_patch(base, configure_provisioning)

@@ -360,8 +360,7 @@ class EntraDirectory:
 
     # -- enterprise applications and assignments ---------------------------------------------
 
-    def app(self, key: str) -> dict:
-        """An enterprise application by objectId, appId or display name."""
+    def _app_entry(self, key: str) -> tuple[int, dict]:
         found = (
             self.apps.find_one("id", key)
             or self.apps.find_one("appId", key)
@@ -369,7 +368,11 @@ class EntraDirectory:
         )
         if found is None:
             raise DirectoryError(f"no enterprise application {key!r}", 404)
-        return found[1]
+        return found
+
+    def app(self, key: str) -> dict:
+        """An enterprise application by objectId, appId or display name."""
+        return self._app_entry(key)[1]
 
     def list_apps(self) -> list[dict]:
         return self.apps.values()
@@ -405,12 +408,48 @@ class EntraDirectory:
             for i in self.assignments.lookup("principal", principal_id)
         )
 
-    def assign(self, app_id: str, principal_id: str) -> dict:
-        """Assign a user or a group to the app ("Users and groups > Add user/group")."""
+    def add_app_role(self, app_id: str, value: str, display_name: str | None = None) -> dict:
+        """Declare an app role (the app registration's "App roles"); assignments may then carry
+        it, and Entra's SAML token lists the user's roles in the role claim (reference §3)."""
+        doc_id, app = self._app_entry(app_id)
+        if not isinstance(value, str) or not value.strip() or " " in value:
+            raise DirectoryError("an app role needs a value without spaces, e.g. DataAdmin")
+        roles = list(app.get("appRoles", []))
+        if any(r["value"].lower() == value.lower() for r in roles):
+            raise DirectoryError(f"the app already has a role {value!r}", 409)
+        role = {"id": str(uuid.uuid4()), "value": value, "displayName": display_name or value}
+        self.apps.put(doc_id, {**app, "appRoles": [*roles, role]})
+        return role
+
+    def roles_of(self, app_id: str, user_id: str) -> list[str]:
+        """Role values the user holds in the app, directly or through a group's assignment."""
+        app = self.app(app_id)
+        by_id = {r["id"]: r["value"] for r in app.get("appRoles", [])}
+        principals = [user_id, *(g["id"] for g in self.groups_of(user_id))]
+        found = {
+            by_id[doc["appRoleId"]]
+            for principal in principals
+            if (entry := self._assignment_entry(app["id"], principal))
+            for doc in (entry[1],)
+            if not doc["removed"] and doc.get("appRoleId") in by_id
+        }
+        return sorted(found)
+
+    def assign(self, app_id: str, principal_id: str, role: str | None = None) -> dict:
+        """Assign a user or a group to the app ("Users and groups > Add user/group"), with one
+        of its app roles or the default access."""
         app = self.app(app_id)
         principal_type = self._principal_type(principal_id)
+        role_id = None
+        if role is not None:
+            role_id = next(
+                (r["id"] for r in app.get("appRoles", []) if r["value"].lower() == role.lower()), None
+            )
+            if role_id is None:
+                known = ", ".join(r["value"] for r in app.get("appRoles", [])) or "none yet"
+                raise DirectoryError(f"the app has no role {role!r} (roles: {known})")
         existing = self._assignment_entry(app["id"], principal_id)
-        if existing and not existing[1]["removed"]:
+        if existing and not existing[1]["removed"] and existing[1].get("appRoleId") == role_id:
             return existing[1]
         doc = self._stamp(
             {
@@ -418,6 +457,7 @@ class EntraDirectory:
                 "appId": app["id"],
                 "principalId": principal_id,
                 "principalType": principal_type,
+                "appRoleId": role_id,
                 "removed": False,
                 "createdDateTime": self.clock.timestamp(),
             }

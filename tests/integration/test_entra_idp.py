@@ -376,6 +376,36 @@ async def test_groups_claim_carries_transitive_group_object_ids_and_overage_link
     ]
 
 
+async def test_role_claim_carries_the_app_roles_the_user_holds(idp: Idp) -> None:
+    """Reference §3: `…/ws/2008/06/identity/claims/role` carries app roles, directly assigned or
+    through a group's assignment."""
+    await idp.control.call("POST", f"/entra/apps/{APP}/roles", {"value": "DataAdmin"})
+    await idp.control.call("POST", f"/entra/apps/{APP}/roles", {"value": "Analyst"})
+    await idp.control.call(
+        "POST", f"/entra/apps/{APP}/assignments", {"principalId": idp.alice["id"], "role": "DataAdmin"}
+    )
+    team = await idp.control.group("Team", [idp.alice["id"]])
+    await idp.control.call(
+        "POST", f"/entra/apps/{APP}/assignments", {"principalId": team["id"], "role": "Analyst"}
+    )
+    sp = pysaml2_sp(await idp.metadata())
+    request_id, url = redirect_request(sp, ISSUER)
+    _, saml_response, _ = await sign_in(idp, url, idp.alice)
+    parse_with_pysaml2(sp, saml_response, request_id)  # verifies
+    role = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"
+    values = [
+        v.text
+        for a in response_xml(saml_response).iterfind(".//saml:Attribute", NS)
+        if a.get("Name") == role
+        for v in a
+    ]
+    assert values == ["Analyst", "DataAdmin"]
+    error = await idp.control.call(
+        "POST", f"/entra/apps/{APP}/assignments", {"principalId": idp.alice["id"], "role": "Nope"}, expect=400
+    )
+    assert "no role 'Nope'" in error["error"]
+
+
 async def test_identifier_that_is_not_a_uri_gets_an_spn_audience(idp: Idp) -> None:
     app = await idp.control.call("GET", f"/entra/apps/{APP}")
     await configure_saml(idp.control, identifiers=[app["appId"]])

@@ -34,6 +34,7 @@ from emulator.entra.saml.settings import (
     CLAIM_GROUPS_LINK,
     CLAIM_IDENTITYPROVIDER,
     CLAIM_OBJECTIDENTIFIER,
+    CLAIM_ROLE,
     CLAIM_TENANTID,
     NAMEID_FORMATS,
     USER_SOURCES,
@@ -273,10 +274,10 @@ class EntraSaml:
             )
         return value, name_format
 
-    def attributes(self, user: dict, settings: SamlSettings) -> list[Attribute]:
-        """The claims: Entra's own first (tenantid, objectidentifier, displayname, groups,
-        identityprovider, authnmethodsreferences, reference §3), then the configured ones. A claim
-        whose source is empty is left out, as Entra does."""
+    def attributes(self, user: dict, settings: SamlSettings, app: dict | None = None) -> list[Attribute]:
+        """The claims: Entra's own first (tenantid, objectidentifier, displayname, groups, the
+        app roles the user holds, identityprovider, authnmethodsreferences, reference §3), then
+        the configured ones. A claim whose source is empty is left out, as Entra does."""
         tenant_id = self.tenant_id
         found: list[Attribute] = [
             Attribute(CLAIM_TENANTID, (tenant_id,)),
@@ -291,6 +292,8 @@ class EntraSaml:
                 found.append(Attribute(CLAIM_GROUPS_LINK, (link,)))
             elif groups:
                 found.append(Attribute(CLAIM_GROUPS, tuple(groups)))
+        if app is not None and (roles := self.directory.roles_of(app["id"], user["id"])):
+            found.append(Attribute(CLAIM_ROLE, tuple(roles)))
         found.append(Attribute(CLAIM_IDENTITYPROVIDER, (self.issuer,)))
         found.append(Attribute(CLAIM_AUTHNMETHODSREFERENCES, (AUTHN_METHOD_PASSWORD,)))
         for claim in settings.claims:
@@ -336,7 +339,7 @@ class EntraSaml:
             name_id_format=name_format,
             recipient=acs_url,
             audience=audience_for(identifier),
-            attributes=self.attributes(user, settings),
+            attributes=self.attributes(user, settings, app),
             issue_instant=now,
             authn_instant=min(authn_instant, now),
             lifetime=timedelta(minutes=settings.assertion_lifetime_minutes),

@@ -76,6 +76,7 @@ CLAIM_IDENTITYPROVIDER = MS_CLAIMS + "identityprovider"
 CLAIM_AUTHNMETHODSREFERENCES = "http://schemas.microsoft.com/claims/authnmethodsreferences"
 CLAIM_GROUPS = "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups"
 CLAIM_GROUPS_LINK = "http://schemas.microsoft.com/claims/groups.link"
+CLAIM_ROLE = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"
 
 #: Reference §3: the additional claims of a new non-gallery app, in the portal's order.
 DEFAULT_CLAIMS: tuple[tuple[str, str], ...] = (
@@ -94,6 +95,7 @@ ALWAYS_ADDED_CLAIMS = frozenset(
         CLAIM_AUTHNMETHODSREFERENCES,
         CLAIM_GROUPS,
         CLAIM_GROUPS_LINK,
+        CLAIM_ROLE,
     }
 )
 
