@@ -83,13 +83,7 @@ def url_option(func):
 
 
 def json_option(func):
-    return option(
-        "--json",
-        "as_json",
-        is_flag=True,
-        envvar="SCIM_EMULATOR_JSON",
-        help="Print the answer as JSON, for scripts.",
-    )(func)
+    return click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON, for scripts.")(func)
 
 
 class Remote:
