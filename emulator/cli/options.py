@@ -83,7 +83,9 @@ def url_option(func):
 
 
 def json_option(func):
-    return click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON, for scripts.")(func)
+    return click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON, for scripts.")(
+        func
+    )
 
 
 class Remote:
