@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 GALAXY_MOUNT = "/galaxy"
+FAVICON = Path(__file__).parent / "web" / "static" / "favicon.png"
 ENTRA_MOUNT = "/entra"
 SERVER_FILE = "server.json"
 
@@ -71,7 +72,13 @@ def create_app(config: EmulatorConfig, clock: Clock | None = None) -> web.Applic
     app.add_subapp(GALAXY_MOUNT, create_galaxy_app(GALAXY_MOUNT))
     app.add_subapp(ENTRA_MOUNT, create_entra_app(ENTRA_MOUNT))  # SAML IdP, sign-in, My Apps
     app.add_subapp("/_emulator", create_control_app())
+    app.router.add_get("/favicon.ico", _favicon)
     return app
+
+
+async def _favicon(request: web.Request) -> web.FileResponse:
+    """Browsers ask every site for one; answering keeps their consoles free of 404s."""
+    return web.FileResponse(FAVICON, headers={"Content-Type": "image/png", "Cache-Control": "max-age=86400"})
 
 
 def galaxy_scim_url(base_url: str) -> str:

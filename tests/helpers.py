@@ -48,11 +48,21 @@ class ServerProcess:
             try:
                 with urllib.request.urlopen(self.url + "/_emulator/health", timeout=1) as resp:
                     if resp.status == 200:
+                        self.banner = self._read_banner()
                         return
             except OSError:
                 time.sleep(0.05)
         self.proc.kill()
         raise RuntimeError("server did not become healthy within 30 s")
+
+    def _read_banner(self) -> list[str]:
+        """What `serve` printed at start (URLs, the first token, the accountadmin password)."""
+        lines: list[str] = []
+        for line in self.proc.stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith("Press Ctrl-C"):
+                break
+        return lines
 
     def stop(self, sig: int) -> str:
         self.proc.send_signal(sig)
