@@ -14,22 +14,32 @@ CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts" / "browser"
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args() -> dict:
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+async def page():
+    """A fresh Chromium page. Playwright's async API runs on the test's own event loop, so
+    nothing is left running for the async tests that follow."""
+    from playwright.async_api import async_playwright
+
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `bash .ci/bootstrap --test` installs Debian's chromium")
-    return {
-        "executable_path": CHROMIUM,
-        "headless": True,
-        "args": [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-        ],
-    }
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        context = await browser.new_context()
+        try:
+            yield await context.new_page()
+        finally:
+            await context.close()
+            await browser.close()
 
 
 @pytest.fixture
@@ -47,9 +57,9 @@ def shots(request: pytest.FixtureRequest):
     folder.mkdir(parents=True, exist_ok=True)
     counter = iter(range(1, 100))
 
-    def take(page, name: str) -> Path:
+    async def take(page, name: str) -> Path:
         path = folder / f"{next(counter):02d}-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        await page.screenshot(path=str(path), full_page=True)
         return path
 
     return take

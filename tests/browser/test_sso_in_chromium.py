@@ -7,7 +7,7 @@ import json
 import re
 import urllib.request
 
-from playwright.sync_api import Page, expect
+from playwright.async_api import Page, expect
 
 PATTI = "PattiF@contoso.onmicrosoft.com"
 PASSWORD = "Contoso-Demo-2026!"
@@ -33,63 +33,67 @@ def provision(url: str) -> None:
     control(url, "POST", app + "/run")
 
 
-def sign_in_at_entra(page: Page, shots, tag: str) -> None:
-    expect(page.locator("main")).to_contain_text("Sign in")
-    shots(page, f"{tag}-entra-sign-in")
-    page.get_by_role("button", name=re.compile("Patti Fernandez")).first.click()
-    page.get_by_label("Password").fill(PASSWORD)
-    shots(page, f"{tag}-entra-password")
-    page.get_by_role("button", name="Sign in").click()
+async def sign_in_at_entra(page: Page, shots, tag: str) -> None:
+    await expect(page.locator("main")).to_contain_text("Sign in")
+    await shots(page, f"{tag}-entra-sign-in")
+    await page.get_by_role("button", name=re.compile("Patti Fernandez")).first.click()
+    await page.get_by_label("Password").fill(PASSWORD)
+    await shots(page, f"{tag}-entra-password")
+    await page.get_by_role("button", name="Sign in").click()
 
 
-def test_azure_login_follows_provisioning(demo_server, page: Page, shots) -> None:
+async def test_azure_login_follows_provisioning(demo_server, page: Page, shots) -> None:
     url = demo_server.url
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.goto(f"{url}/galaxy/login")
-    expect(page.get_by_role("link", name=re.compile("Azure"))).to_be_visible()
-    shots(page, "galaxy-login")
-    page.get_by_role("link", name=re.compile("Azure")).click()
-    sign_in_at_entra(page, shots, "before")
-    expect(page.locator("[data-refusal]")).to_contain_text("not provisioned yet")
-    shots(page, "galaxy-refused-not-provisioned")
+    await page.goto(f"{url}/galaxy/login")
+    await expect(page.get_by_role("link", name=re.compile("Azure"))).to_be_visible()
+    await shots(page, "galaxy-login")
+    await page.get_by_role("link", name=re.compile("Azure")).click()
+    await sign_in_at_entra(page, shots, "before")
+    await expect(page.locator("[data-refusal]")).to_contain_text("not provisioned yet")
+    await shots(page, "galaxy-refused-not-provisioned")
 
     provision(url)
-    page.goto(f"{url}/galaxy/login")
-    page.get_by_role("link", name=re.compile("Azure")).click()
+    await page.goto(f"{url}/galaxy/login")
+    await page.get_by_role("link", name=re.compile("Azure")).click()
     # Entra remembers the account: a click on it (or straight through) ends on Galaxy.
-    if page.locator("[data-mode]").count():
-        shots(page, "after-entra-pick-account")
-        page.get_by_role("button", name=re.compile("Patti Fernandez")).first.click()
-    expect(page.locator("[data-signed-in]")).to_have_attribute("data-signed-in", re.compile(PATTI, re.I))
-    shots(page, "galaxy-signed-in")
+    if await page.locator("[data-mode]").count():
+        await shots(page, "after-entra-pick-account")
+        await page.get_by_role("button", name=re.compile("Patti Fernandez")).first.click()
+    await expect(page.locator("[data-signed-in]")).to_have_attribute(
+        "data-signed-in", re.compile(PATTI, re.I)
+    )
+    await shots(page, "galaxy-signed-in")
     # Galaxy's refusal page is answered with 403, which Chromium reports; nothing else may be.
     assert [e for e in errors if "status of 403" not in e] == [], errors
 
 
-def test_my_apps_launches_galaxy(demo_server, page: Page, shots) -> None:
+async def test_my_apps_launches_galaxy(demo_server, page: Page, shots) -> None:
     url = demo_server.url
     provision(url)
-    page.goto(f"{url}/entra/myapps")
-    sign_in_at_entra(page, shots, "myapps")
-    expect(page.get_by_role("button", name="Starburst Galaxy")).to_be_visible()
-    shots(page, "myapps")
-    page.get_by_role("button", name="Starburst Galaxy").click()
-    expect(page.locator("[data-signed-in]")).to_have_attribute("data-signed-in", re.compile(PATTI, re.I))
-    shots(page, "galaxy-signed-in-from-myapps")
+    await page.goto(f"{url}/entra/myapps")
+    await sign_in_at_entra(page, shots, "myapps")
+    await expect(page.get_by_role("button", name="Starburst Galaxy")).to_be_visible()
+    await shots(page, "myapps")
+    await page.get_by_role("button", name="Starburst Galaxy").click()
+    await expect(page.locator("[data-signed-in]")).to_have_attribute(
+        "data-signed-in", re.compile(PATTI, re.I)
+    )
+    await shots(page, "galaxy-signed-in-from-myapps")
 
 
-def test_direct_login_with_email_and_password(demo_server, page: Page, shots) -> None:
+async def test_direct_login_with_email_and_password(demo_server, page: Page, shots) -> None:
     url = demo_server.url
     password = next(
         line.split(" / ")[1].strip() for line in demo_server.banner if "Galaxy accountadmin:" in line
     )
-    page.goto(f"{url}/galaxy/login")
-    page.get_by_label("Email").fill("accountadmin@galaxy.example")
-    page.get_by_label("Password").fill(password)
-    shots(page, "direct-login")
-    page.get_by_role("button", name=re.compile("Sign in|Log in", re.I)).click()
-    expect(page.locator("[data-signed-in]")).to_have_attribute(
+    await page.goto(f"{url}/galaxy/login")
+    await page.get_by_label("Email").fill("accountadmin@galaxy.example")
+    await page.get_by_label("Password").fill(password)
+    await shots(page, "direct-login")
+    await page.get_by_role("button", name=re.compile("Sign in|Log in", re.I)).click()
+    await expect(page.locator("[data-signed-in]")).to_have_attribute(
         "data-signed-in", "accountadmin@galaxy.example"
     )
-    shots(page, "direct-signed-in")
+    await shots(page, "direct-signed-in")
