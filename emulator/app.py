@@ -16,14 +16,17 @@ from aiohttp import web
 from emulator.clock import Clock
 from emulator.config import EmulatorConfig
 from emulator.control.routes import create_control_app
+from emulator.control.state import EMULATOR_STATE, EmulatorState
 from emulator.entra.app import ENTRA, Entra, build_entra
-from emulator.entra.pages import create_entra_app
+from emulator.entra.pages import PAGE_STATE, create_entra_app
 from emulator.galaxy.app import SCIM_PATH, build_galaxy, create_galaxy_app
-from emulator.galaxy.pages import install_sso
+from emulator.galaxy.pages import GALAXY_SESSIONS, install_sso
 from emulator.galaxy.scim_routes import GALAXY_SCIM, GalaxyScim
 from emulator.galaxy.sso import GalaxySso
 from emulator.galaxy.tokens import TokenRegistry
-from emulator.scenarios import ScenarioError, apply_scenario, load_scenario
+from emulator.scenarios import ScenarioError, load_scenario
+from emulator.scenarios.model import Scenario
+from emulator.scenarios.products import apply_to_emulator
 from emulator.store import Store, StoreCorrupt, StoreLocked
 
 __all__ = [
@@ -43,6 +46,7 @@ SERVER_FILE = "server.json"
 CONFIG = web.AppKey("config", EmulatorConfig)
 CLOCK = web.AppKey("clock", Clock)
 STORE = web.AppKey("store", Store)
+ENTRA_PAGES = web.AppKey("entra_pages", web.Application)  # for the reset to sign browsers out
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,8 @@ def create_app(config: EmulatorConfig, clock: Clock | None = None) -> web.Applic
     app[CLOCK] = clock or Clock()
     app.cleanup_ctx.append(_open_state)
     app.add_subapp(GALAXY_MOUNT, create_galaxy_app(GALAXY_MOUNT))
-    app.add_subapp(ENTRA_MOUNT, create_entra_app(ENTRA_MOUNT))  # SAML IdP, sign-in, My Apps
+    app[ENTRA_PAGES] = create_entra_app(ENTRA_MOUNT)
+    app.add_subapp(ENTRA_MOUNT, app[ENTRA_PAGES])  # SAML IdP, sign-in, My Apps
     app.add_subapp("/_emulator", create_control_app())
     app.router.add_get("/favicon.ico", _favicon)
     return app
@@ -121,6 +126,18 @@ async def _open_state(app: web.Application) -> AsyncIterator[None]:
         # The tenant's SAML signing key and certificate exist from the first start (issue 4).
         signing_certificate = entra.saml.keys.certificate
         await store.commit()
+        page_state = app[ENTRA_PAGES][PAGE_STATE]
+        app[EMULATOR_STATE] = EmulatorState(
+            store=store,
+            galaxy=galaxy,
+            sso=sso,
+            galaxy_sessions=app[GALAXY_SESSIONS],
+            entra=entra,
+            forget_entra_sessions=lambda: setattr(page_state, "store", None),
+            galaxy_scim_url=galaxy_scim_url(config.base_url),
+            default_scenario=config.scenario,
+            current_scenario=scenario,
+        )
         app[STARTUP] = StartupInfo(
             new_token=new_token,
             live_tokens=sum(t["revoked"] is None for t in galaxy.tokens.list()),
@@ -140,48 +157,16 @@ async def _open_state(app: web.Application) -> AsyncIterator[None]:
         store.close()
 
 
-async def _apply_scenario(config: EmulatorConfig, galaxy: GalaxyScim, sso: GalaxySso, entra: Entra) -> str:
-    """Load the configured scenario into a new data folder. Its tables may name the built-in
-    counterpart with placeholders, so one scenario sets up both sides of the flow."""
-    scenario = load_scenario(config.scenario)
-
-    def fill(table: dict) -> dict:
-        values = {
-            "{galaxy_scim_url}": lambda: galaxy_scim_url(config.base_url),
-            "{galaxy_token}": lambda: galaxy.tokens.create("Entra provisioning (scenario)").secret,
-            "{galaxy_entity_id}": lambda: sso.sp.entity_id,
-            "{galaxy_reply_url}": lambda: sso.sp.reply_url,
-            "{galaxy_relay_state}": lambda: sso.sp.relay_state,
-            "{entra_certificate}": lambda: entra.saml.keys.cert_pem,
-            "{entra_login_url}": lambda: entra.saml.sso_url(),
-            "{entra_identifier}": lambda: entra.saml.issuer,
-        }
-
-        def one(value: object) -> object:
-            if isinstance(value, list):
-                return [one(v) for v in value]
-            return values[value]() if isinstance(value, str) and value in values else value
-
-        return {key: one(value) for key, value in table.items()}
-
-    def configure_provisioning(app_id: str, table: dict) -> None:
-        entra.engine.configure(app_id, fill(table))
-
-    def configure_saml(app_id: str, table: dict) -> None:
-        entra.saml.settings.update(app_id, fill(table))
-
-    def create_galaxy_user(user: dict) -> None:
-        sso.direct_users.add_scenario_user(user)
-
-    apply_scenario(
-        scenario,
-        entra.directory,
-        configure_provisioning=configure_provisioning,
-        configure_saml=configure_saml,
-        create_galaxy_user=create_galaxy_user,
+async def _apply_scenario(
+    config: EmulatorConfig, galaxy: GalaxyScim, sso: GalaxySso, entra: Entra, scenario: Scenario | None = None
+) -> str:
+    """Load the configured scenario (or `scenario`) into a new data folder. Its tables may name
+    the built-in counterpart with placeholders, so one scenario sets up both sides of the flow
+    (see `emulator.scenarios.products`); the control API's reset applies scenarios the same way."""
+    scenario = scenario or load_scenario(config.scenario)
+    await apply_to_emulator(
+        scenario, galaxy=galaxy, sso=sso, entra=entra, galaxy_scim_url=galaxy_scim_url(config.base_url)
     )
-    if scenario.galaxy_sso is not None:
-        await sso.configure(fill(scenario.galaxy_sso))
     return scenario.name
 
 

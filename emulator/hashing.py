@@ -44,3 +44,15 @@ def password_matches(password: str, stored: str) -> bool:
         return False
     candidate = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(salt), int(rounds))
     return hmac.compare_digest(candidate, base64.b64decode(digest))
+
+
+def looks_like_password_hash(stored: str) -> bool:
+    """Whether `stored` has the shape `hash_password` writes (a scenario may carry one)."""
+    parts = stored.split("$")
+    if len(parts) != 4 or parts[0] != "pbkdf2_sha256" or not parts[1].isdigit() or int(parts[1]) < 1:
+        return False
+    try:
+        salt, digest = base64.b64decode(parts[2], validate=True), base64.b64decode(parts[3], validate=True)
+    except ValueError:
+        return False
+    return bool(salt) and len(digest) == hashlib.sha256().digest_size

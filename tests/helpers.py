@@ -3,18 +3,46 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+SCIM2_SERVER = shutil.which("scim2-server") or str(Path(sys.executable).with_name("scim2-server"))
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextmanager
+def scim2_server(token: str) -> Iterator[str]:
+    """scim2-server (an independent SCIM server from PyPI) on a free port; yields its base URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [SCIM2_SERVER, "--hostname", "127.0.0.1", "--port", str(port), "--bearer-token", token],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/v2"
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(url + "/ServiceProviderConfig", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 class ServerProcess:

@@ -53,6 +53,22 @@ async def _body(request: web.Request, *, required: bool = True) -> dict:
     return body
 
 
+def _only(body: dict, *allowed: str) -> dict:
+    """Refuse fields a handler would silently ignore: a typo must not look like success."""
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise BadRequest(f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+    return body
+
+
+def _flag(request: web.Request, name: str) -> bool:
+    """A true/false query parameter (absent: false)."""
+    raw = request.query.get(name, "false").lower()
+    if raw not in ("true", "false"):
+        raise BadRequest(f"{name} must be true or false")
+    return raw == "true"
+
+
 async def _saved(request: web.Request, payload: object, status: int = 200) -> web.Response:
     """Answer once the change is in the journal, like every acknowledged write."""
     await request.config_dict[ENTRA].directory.users.store.commit()
@@ -68,7 +84,7 @@ async def get_tenant(request: web.Request) -> web.Response:
 
 
 async def list_users(request: web.Request) -> web.Response:
-    include = request.query.get("includeDeleted", "false").lower() == "true"
+    include = _flag(request, "includeDeleted")
     return web.json_response({"users": _entra(request).directory.list_users(include_deleted=include)})
 
 
@@ -99,7 +115,7 @@ async def delete_user(request: web.Request) -> web.Response:
     """Soft delete (restorable for 30 days), or `?permanent=true` to purge now."""
     directory = _entra(request).directory
     user_id = _user_id(request)
-    if request.query.get("permanent", "false").lower() == "true":
+    if _flag(request, "permanent"):
         directory.purge_user(user_id)
         return await _saved(request, {"id": user_id, "purged": True})
     return await _saved(request, directory.delete_user(user_id))
@@ -152,7 +168,7 @@ def _principal(request: web.Request, key: str) -> str:
 
 
 async def add_member(request: web.Request) -> web.Response:
-    body = await _body(request)
+    body = _only(await _body(request), "id")
     member = body.get("id")
     if not isinstance(member, str):
         raise BadRequest('give the member as {"id": objectId, userPrincipalName or group name}')
@@ -187,7 +203,7 @@ async def list_assignments(request: web.Request) -> web.Response:
 
 
 async def assign(request: web.Request) -> web.Response:
-    body = await _body(request)
+    body = _only(await _body(request), "principalId", "id", "role")
     principal = body.get("principalId") or body.get("id")
     if not isinstance(principal, str):
         raise BadRequest(
@@ -202,7 +218,7 @@ async def assign(request: web.Request) -> web.Response:
 
 async def add_app_role(request: web.Request) -> web.Response:
     """Declare an app role: {"value": "DataAdmin", "displayName": "Data admin"}."""
-    body = await _body(request)
+    body = _only(await _body(request), "value", "displayName")
     value, name = body.get("value"), body.get("displayName")
     if not isinstance(value, str) or (name is not None and not isinstance(name, str)):
         raise BadRequest('give the role as {"value": "DataAdmin", "displayName": "Data admin"}')
@@ -231,7 +247,7 @@ async def configure_provisioning(request: web.Request) -> web.Response:
 
 async def test_connection(request: web.Request) -> web.Response:
     """Test Connection with the saved values, or with `tenantUrl`/`secretToken` as typed."""
-    body = await _body(request, required=False)
+    body = _only(await _body(request, required=False), "tenantUrl", "secretToken")
     for key in ("tenantUrl", "secretToken"):
         if key in body and body[key] is not None and not isinstance(body[key], str):
             raise BadRequest(f"{key} must be a string")
@@ -260,7 +276,7 @@ async def run_cycle(request: web.Request) -> web.Response:
 
 
 async def on_demand(request: web.Request) -> web.Response:
-    body = await _body(request)
+    body = _only(await _body(request), "objectId", "id")
     object_id = body.get("objectId") or body.get("id")
     if not isinstance(object_id, str):
         raise BadRequest('give the user or group as {"objectId": objectId, userPrincipalName or group name}')
@@ -313,7 +329,7 @@ async def get_clock(request: web.Request) -> web.Response:
 
 async def advance_clock(request: web.Request) -> web.Response:
     """Move the emulator's clock forward; due cycles and expired soft deletes follow."""
-    body = await _body(request)
+    body = _only(await _body(request), "seconds", "wait")
     seconds = body.get("seconds")
     if (
         isinstance(seconds, bool)
@@ -321,10 +337,13 @@ async def advance_clock(request: web.Request) -> web.Response:
         or not 0 <= seconds <= 10 * 365 * 86400
     ):
         raise BadRequest('give {"seconds": N} with N from 0 to ten years')
+    wait = body.get("wait", True)
+    if not isinstance(wait, bool):
+        raise BadRequest("wait must be true (answer once the due cycles have run) or false")
     entra = _entra(request)
     entra.engine.clock.advance(timedelta(seconds=seconds))
     entra.directory.purge_expired()
-    if body.get("wait", True):
+    if wait:
         await entra.scheduler.settle()
     else:
         entra.scheduler.wake()

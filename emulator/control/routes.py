@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 
 from emulator.control.entra_routes import add_entra_routes, entra_errors
-from emulator.galaxy.faults import FaultError
+from emulator.control.state_routes import add_state_routes
+from emulator.galaxy.faults import METHODS, FaultError
 from emulator.galaxy.pages import GALAXY_SSO
 from emulator.galaxy.scim_routes import GALAXY_SCIM, GalaxyScim
 from emulator.galaxy.sso import SsoConfigError
 from emulator.galaxy.tokens import public_view
+from emulator.scenarios.products import GALAXY_SSO_KEYS
 
 HEALTH_PATH = "/_emulator/health"
+log = logging.getLogger(__name__)
 
 
 def _galaxy(request: web.Request) -> GalaxyScim:
@@ -54,9 +59,12 @@ async def health(request: web.Request) -> web.Response:
 
 async def list_exchanges(request: web.Request) -> web.Response:
     """The newest SCIM exchanges, oldest first; `since=<seq>` polls for new ones."""
+    method = request.query.get("method")
+    if method is not None and method.upper() not in METHODS:
+        raise BadParameter(f"method must be one of {', '.join(METHODS)}")
     entries = _galaxy(request).exchanges.query(
         limit=_int_param(request, "limit", 100, 1),
-        method=request.query.get("method"),
+        method=method,
         status=_int_param(request, "status", None, 100),
         path_contains=request.query.get("path"),
         since=_int_param(request, "since", 0),
@@ -81,7 +89,7 @@ async def create_token(request: web.Request) -> web.Response:
             body = await request.json()
         except ValueError:
             return json_error(400, 'the body must be a JSON object such as {"name": "CI"}')
-        if not isinstance(body, dict) or not isinstance(body.get("name", ""), str):
+        if not isinstance(body, dict) or not isinstance(body.get("name", ""), str) or set(body) - {"name"}:
             return json_error(400, "the body must be a JSON object with an optional string 'name'")
         name = body.get("name", "")
     galaxy = _galaxy(request)
@@ -110,6 +118,9 @@ async def json_errors(request: web.Request, handler) -> web.StreamResponse:
         if exc.content_type == "application/json":
             raise
         return json_error(exc.status, exc.reason)
+    except Exception:  # a bug: still JSON, and the traceback goes to the log
+        log.exception("control API %s %s failed", request.method, request.path)
+        return json_error(500, "internal error in the emulator (see its log)")
 
 
 async def list_faults(request: web.Request) -> web.Response:
@@ -156,6 +167,11 @@ async def put_galaxy_sso(request: web.Request) -> web.Response:
         return json_error(400, "the body must be a JSON object")
     if not isinstance(body, dict):
         return json_error(400, "the body must be a JSON object")
+    unknown = sorted(set(body) - set(GALAXY_SSO_KEYS))
+    if unknown:
+        return json_error(
+            400, f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(GALAXY_SSO_KEYS)}"
+        )
     sso = request.config_dict[GALAXY_SSO]
     try:
         await sso.configure(body)
@@ -173,6 +189,7 @@ async def delete_galaxy_sso(request: web.Request) -> web.Response:
 def create_control_app() -> web.Application:
     app = web.Application(middlewares=[json_errors, entra_errors])
     add_entra_routes(app.router)
+    add_state_routes(app.router)
     app.router.add_get("/galaxy/faults", list_faults)
     app.router.add_post("/galaxy/faults", add_fault)
     app.router.add_delete("/galaxy/faults", clear_faults)

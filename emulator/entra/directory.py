@@ -9,11 +9,13 @@ a tombstone in `entra_deleted`, so the engine can send the DELETE.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 
 from emulator.clock import Clock, parse_instant
+from emulator.hashing import looks_like_password_hash
 from emulator.store import Store, Table
 
 USERS = "entra_users"
@@ -52,6 +54,7 @@ USER_PROFILE_FIELDS: tuple[str, ...] = (
 )
 USER_FIELDS = frozenset({*USER_PROFILE_FIELDS, "manager", "accountEnabled", "passwordHash"})
 GROUP_FIELDS = frozenset({"displayName", "description", "mailNickname"})
+_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")  # name@domain, as the scenario loader checks it
 
 
 class DirectoryError(ValueError):
@@ -120,6 +123,11 @@ class EntraDirectory:
     def change_seq(self) -> int:
         """The newest change stamp; a provisioning watermark is one of these."""
         return self._seq
+
+    def reset_change_seq(self) -> None:
+        """Start the change stamps over, as in a new data folder (the control API's reset, once
+        every table is empty)."""
+        self._seq = 0
 
     def _stamp(self, doc: dict) -> dict:
         self._seq += 1
@@ -506,11 +514,26 @@ class EntraDirectory:
 
 
 def _check_fields(fields: dict, allowed: frozenset[str], kind: str) -> None:
+    """Known fields of the right type: strings, but a boolean `accountEnabled`; `mail` looks
+    like an address and `passwordHash` is one the emulator wrote (None clears a field)."""
     unknown = sorted(set(fields) - allowed)
     if unknown:
         raise DirectoryError(
             f"unknown {kind} field(s): {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
         )
+    for key, value in fields.items():
+        if value is None:
+            continue
+        if key == "accountEnabled":
+            if not isinstance(value, bool):
+                raise DirectoryError("accountEnabled must be true or false")
+        elif not isinstance(value, str):
+            what = "the objectId of a user" if key == "manager" else "a string"
+            raise DirectoryError(f"{key} must be {what}, not {type(value).__name__}")
+        elif key == "mail" and not _ADDRESS.match(value):
+            raise DirectoryError(f"mail {value!r} does not look like name@domain")
+        elif key == "passwordHash" and not looks_like_password_hash(value):
+            raise DirectoryError("passwordHash is not a password hash the emulator wrote")
 
 
 def _check_guid(value: str, what: str) -> None:

@@ -2,7 +2,7 @@
 TOML file (format: fixtures/scenarios/README.md) or generated, and applied to a fresh emulator."""
 
 from emulator.scenarios.apply import AppliedScenario, apply_scenario
-from emulator.scenarios.loader import BUILTIN_SCENARIOS, ScenarioError, load_scenario
+from emulator.scenarios.loader import BUILTIN_SCENARIOS, ScenarioError, load_scenario, load_text
 from emulator.scenarios.model import Scenario
 
 __all__ = [
@@ -12,4 +12,5 @@ __all__ = [
     "ScenarioError",
     "apply_scenario",
     "load_scenario",
+    "load_text",
 ]

@@ -50,7 +50,8 @@ def apply_scenario(
     Conflicts with objects already there are found before the first write, so a refused apply
     changes nothing. `configure_provisioning(app_object_id, table)` receives a copy of
     `[app.provisioning]` when the scenario has one; `create_galaxy_user(user)` receives each
-    `[[galaxy.users]]` entry as a dict (email, password, roles, and displayName when given);
+    `[[galaxy.users]]` entry as a dict (email, password or passwordHash, roles, and displayName
+    when given);
     `configure_saml(app_object_id, table)` receives `[app.saml]`. `[galaxy.sso]` is the caller's
     to apply (`scenario.galaxy_sso`): Galaxy's side must not be reached from here.
     Without a callback that part is skipped, and the summary says so.
@@ -78,6 +79,8 @@ def apply_scenario(
             if user.password not in hashes:
                 hashes[user.password] = hash_password(user.password)
             fields["passwordHash"] = hashes[user.password]
+        elif user.password_hash is not None:
+            fields["passwordHash"] = user.password_hash
         directory.create_user(fields, object_id=user.id)
     for user in scenario.users:
         if user.manager is not None:
@@ -104,8 +107,10 @@ def apply_scenario(
     app = directory.create_app(
         scenario.app.display_name, app_id=scenario.app.app_id, object_id=scenario.app.id
     )
+    for role in scenario.app.roles:
+        directory.add_app_role(app["id"], role.value, role.display_name)
     for principal in scenario.app.assignments:
-        directory.assign(app["id"], ids[principal.lower()])
+        directory.assign(app["id"], ids[principal.lower()], scenario.app.role_of(principal))
 
     if scenario.app.saml is not None and configure_saml is not None:
         configure_saml(app["id"], copy.deepcopy(scenario.app.saml))

@@ -18,19 +18,22 @@ from collections.abc import Collection
 from pathlib import Path
 
 from emulator.entra.directory import USER_PROFILE_FIELDS
+from emulator.hashing import looks_like_password_hash
 from emulator.scenarios.model import (
     DEFAULT_APP_NAME,
     GalaxyUser,
     Scenario,
     ScenarioApp,
     ScenarioGroup,
+    ScenarioRole,
     ScenarioTenant,
     ScenarioUser,
 )
 
 BUILTIN_SCENARIOS: tuple[str, ...] = ("demo", "empty", "large")
-# Beside the package in a source checkout; packaging the fixtures is decided in pyproject.toml.
-FIXTURES = Path(__file__).parents[2] / "fixtures" / "scenarios"
+# The built-in scenario files are package data (pyproject.toml), so they are found the same way
+# in a source checkout, an editable install, a wheel and the Docker image.
+BUILTIN_DIR = Path(__file__).parent / "builtin"
 
 DEFAULT_TENANT_NAME = "Contoso"
 DEFAULT_DOMAIN = "contoso.onmicrosoft.com"
@@ -51,12 +54,15 @@ USER_KEYS = (
     "enabled",
     "manager",
     "password",
+    "passwordHash",
     "deleted",
 )
 GROUP_KEYS = ("id", "displayName", "description", "mailNickname", "members")
-APP_KEYS = ("id", "appId", "displayName", "assignments", "provisioning", "saml")
+APP_KEYS = ("id", "appId", "displayName", "assignments", "roles", "provisioning", "saml")
+ROLE_KEYS = ("value", "displayName")
+ASSIGNMENT_KEYS = ("principal", "role")
 GALAXY_KEYS = ("users", "sso")
-GALAXY_USER_KEYS = ("email", "password", "displayName", "roles")
+GALAXY_USER_KEYS = ("email", "password", "passwordHash", "displayName", "roles")
 
 # Names people bring from Graph or other tools for keys this format spells differently.
 KEY_HINTS = {
@@ -119,7 +125,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
             from emulator.scenarios.large import build_large
 
             return scenario_from_dict(build_large(), source="built-in scenario 'large'", default_name="large")
-        return load_file(FIXTURES / f"{text}.toml")
+        return load_file(BUILTIN_DIR / f"{text}.toml")
     path = Path(name_or_path)
     if path.is_file():
         return load_file(path)
@@ -149,11 +155,17 @@ def load_file(path: Path) -> Scenario:
         line = data[: exc.start].count(b"\n") + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise ScenarioError(source, ["not UTF-8 text, as TOML requires"], line=line, column=column) from exc
+    return load_text(text, source=source, default_name=path.stem)
+
+
+def load_text(text: str, *, source: str = "<scenario>", default_name: str = "scenario") -> Scenario:
+    """Parse and validate a scenario given as TOML text (an upload, or an export read back);
+    `source` names it in messages."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _syntax_error(source, text, exc) from exc
-    return scenario_from_dict(raw, source=source, default_name=path.stem)
+    return scenario_from_dict(raw, source=source, default_name=default_name)
 
 
 def _syntax_error(source: str, text: str, exc: tomllib.TOMLDecodeError) -> ScenarioError:
@@ -245,6 +257,9 @@ def _users(check: _Checker, value: object, namespace: uuid.UUID) -> tuple[list[S
         deleted = check.boolean(table, "deleted", path, False)
         manager = check.string(table, "manager", path)
         password = check.string(table, "password", path)
+        password_hash = check.password_hash(table, "passwordHash", path)
+        if password is not None and password_hash is not None:
+            check.problem(f"{path}.passwordHash", "give password or passwordHash, not both")
         object_id = check.guid(table, "id", path)
         if upn is None:
             continue
@@ -267,6 +282,7 @@ def _users(check: _Checker, value: object, namespace: uuid.UUID) -> tuple[list[S
                 manager=manager,
                 password=password,
                 deleted=deleted,
+                password_hash=password_hash,
             )
         )
     return users, seen
@@ -398,9 +414,12 @@ def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
 def _app(check: _Checker, value: object, namespace: uuid.UUID, refs: dict[str, str]) -> ScenarioApp:
     table = check.table(value, "app", APP_KEYS, "a table ([app])") or {}
     name = check.string(table, "displayName", "app") or DEFAULT_APP_NAME
+    roles = _roles(check, table.get("roles"))
+    declared = {r.value.lower(): r.value for r in roles}
     assignments = []
+    assignment_roles: dict[str, str] = {}
     seen: dict[str, str] = {}
-    for path, principal in check.strings(table, "assignments", "app"):
+    for path, principal, role in _assignment_entries(check, table.get("assignments")):
         key = principal.lower()
         if key in seen:
             check.problem(path, f"{principal!r} is already assigned in {seen[key]}")
@@ -410,9 +429,14 @@ def _app(check: _Checker, value: object, namespace: uuid.UUID, refs: dict[str, s
                 f"{principal!r} is neither the userPrincipalName of a user nor the displayName "
                 "of a group in this scenario",
             )
+        elif role is not None and role.lower() not in declared:
+            known = ", ".join(r.value for r in roles) or "none are declared in [[app.roles]]"
+            check.problem(f"{path}.role", f"{role!r} is not a role of the app (roles: {known})")
         else:
             seen[key] = path
             assignments.append(principal)
+            if role is not None:
+                assignment_roles[key] = declared[role.lower()]
     provisioning = _free_table(check, table, "provisioning", "app")
     saml = _free_table(check, table, "saml", "app")
     return ScenarioApp(
@@ -422,7 +446,63 @@ def _app(check: _Checker, value: object, namespace: uuid.UUID, refs: dict[str, s
         assignments=tuple(assignments),
         provisioning=copy.deepcopy(provisioning),
         saml=copy.deepcopy(saml),
+        roles=tuple(roles),
+        assignment_roles=assignment_roles,
     )
+
+
+def _roles(check: _Checker, value: object) -> list[ScenarioRole]:
+    """`[[app.roles]]`: each a value (no spaces, unique case-insensitively) and a display name."""
+    roles: list[ScenarioRole] = []
+    seen: dict[str, str] = {}
+    for path, entry in check.tables(value, "app.roles", "[[app.roles]]"):
+        table = check.table(entry, path, ROLE_KEYS, "a table ([[app.roles]])")
+        if table is None:
+            continue
+        role_value = check.string(table, "value", path, required=True)
+        display_name = check.string(table, "displayName", path)
+        if role_value is None:
+            continue
+        if any(c.isspace() for c in role_value):
+            check.problem(
+                f"{path}.value", f"{role_value!r} has a space; a role value is one word, e.g. DataAdmin"
+            )
+        elif role_value.lower() in seen:
+            check.problem(
+                f"{path}.value", f"{role_value!r} is already the value of {seen[role_value.lower()]}"
+            )
+        else:
+            seen[role_value.lower()] = path
+            roles.append(ScenarioRole(role_value, display_name))
+    return roles
+
+
+def _assignment_entries(check: _Checker, value: object) -> list[tuple[str, str, str | None]]:
+    """`assignments`: each a principal's name, or `{ principal = "...", role = "..." }` for an
+    assignment with an app role; returns (path, principal, role or None)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        check.problem("app.assignments", f"expected an array of strings, found {_describe(value)}")
+        return []
+    found: list[tuple[str, str, str | None]] = []
+    for i, entry in enumerate(value):
+        path = f"app.assignments[{i}]"
+        if isinstance(entry, dict):
+            table = check.table(entry, path, ASSIGNMENT_KEYS, "a table")
+            principal = check.string(table or {}, "principal", path, required=True)
+            role = check.string(table or {}, "role", path)
+            if principal is not None:
+                found.append((path, principal, role))
+        elif isinstance(entry, str) and entry.strip():
+            found.append((path, entry, None))
+        else:
+            check.problem(
+                path,
+                "expected the name of a user or group, or a table { principal = ..., role = ... }, "
+                f"found {_describe(entry)}",
+            )
+    return found
 
 
 def _free_table(check: _Checker, table: dict, key: str, parent: str) -> dict | None:
@@ -448,16 +528,21 @@ def _galaxy(check: _Checker, value: object) -> list[GalaxyUser]:
         if user is None:
             continue
         email = check.address(user, "email", path, required=True)
-        password = check.string(user, "password", path, required=True)
+        password_hash = check.password_hash(user, "passwordHash", path)
+        password = check.string(
+            user, "password", path, required=password_hash is None and "passwordHash" not in user
+        )
+        if password is not None and password_hash is not None:
+            check.problem(f"{path}.passwordHash", "give password or passwordHash, not both")
         display_name = check.string(user, "displayName", path)
         roles = check.strings(user, "roles", path)
-        if email is None or password is None:
+        if email is None or (password is None and password_hash is None):
             continue
         if email.lower() in seen:
             check.problem(f"{path}.email", f"{email!r} is already the email of {seen[email.lower()]}")
             continue
         seen[email.lower()] = path
-        found.append(GalaxyUser(email, password, display_name, tuple(r for _, r in roles)))
+        found.append(GalaxyUser(email, password, display_name, tuple(r for _, r in roles), password_hash))
     return found
 
 
@@ -594,6 +679,18 @@ class _Checker:
             self.problem(_join(path, key), f"{value!r} is not a GUID (8-4-4-4-12 hexadecimal digits)")
             return None
         return str(uuid.UUID(value))
+
+    def password_hash(self, table: dict, key: str, path: str) -> str | None:
+        """A stored password hash as `emulator.hashing` writes it (what an export carries)."""
+        value = self.string(table, key, path)
+        if value is not None and not looks_like_password_hash(value):
+            self.problem(
+                _join(path, key),
+                "is not a password hash as the emulator stores it (pbkdf2_sha256$rounds$salt$hash); "
+                "write a plain password with `password` instead",
+            )
+            return None
+        return value
 
     def address(self, table: dict, key: str, path: str, *, required: bool = False) -> str | None:
         """A name@domain string: a userPrincipalName, a mail address or a Galaxy login."""

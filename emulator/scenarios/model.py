@@ -33,6 +33,9 @@ class ScenarioUser:
     manager: str | None = None  # the manager's userPrincipalName, as written in the file
     password: str | None = None  # plain text; hashed when applied (for the SAML sign-in page)
     deleted: bool = False
+    # A stored PBKDF2 hash (`emulator.hashing`), kept as is: what an exported scenario carries,
+    # since the plain password is not known. At most one of `password` and `password_hash`.
+    password_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,15 @@ class ScenarioGroup:
 
 
 @dataclass(frozen=True)
+class ScenarioRole:
+    """An app role (the app registration's "App roles"): assignments may carry one, and Entra's
+    SAML token lists the user's role values in the role claim."""
+
+    value: str
+    display_name: str | None = None
+
+
+@dataclass(frozen=True)
 class ScenarioApp:
     """The enterprise application, who is assigned to it, and its provisioning and SAML tables
     (opaque here: the product's settings validate them when the callbacks hand them over)."""
@@ -57,6 +69,13 @@ class ScenarioApp:
     assignments: tuple[str, ...] = ()
     provisioning: dict | None = None
     saml: dict | None = None
+    roles: tuple[ScenarioRole, ...] = ()
+    # The role of an assignment that has one: role value (as declared in `roles`) by the
+    # lower-cased principal as written in `assignments`; the others get the default access.
+    assignment_roles: dict[str, str] = field(default_factory=dict)
+
+    def role_of(self, principal: str) -> str | None:
+        return self.assignment_roles.get(principal.lower())
 
 
 @dataclass(frozen=True)
@@ -64,13 +83,19 @@ class GalaxyUser:
     """A Galaxy user with a direct (email and password) login, made outside SCIM."""
 
     email: str
-    password: str
+    password: str | None  # plain text, or None when `password_hash` is given instead
     display_name: str | None = None
     roles: tuple[str, ...] = ()
+    password_hash: str | None = None  # a stored PBKDF2 hash, as an exported scenario has it
 
     def as_dict(self) -> dict:
-        """The plain dict handed to the `create_galaxy_user` callback."""
-        found: dict = {"email": self.email, "password": self.password, "roles": list(self.roles)}
+        """The plain dict handed to the `create_galaxy_user` callback: email, roles, and
+        password or passwordHash, and displayName when given."""
+        found: dict = {"email": self.email, "roles": list(self.roles)}
+        if self.password is not None:
+            found["password"] = self.password
+        if self.password_hash is not None:
+            found["passwordHash"] = self.password_hash
         if self.display_name is not None:
             found["displayName"] = self.display_name
         return found

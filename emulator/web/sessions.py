@@ -62,6 +62,10 @@ class SessionStore:
             self._sessions.pop(sid, None)
         response.del_cookie(self.cookie, path=self.path)
 
+    def clear(self) -> None:
+        """Forget every session (the control API's reset): every browser is signed out."""
+        self._sessions.clear()
+
     def _expire(self) -> None:
         now = self.clock.now()
         for sid in [sid for sid, s in self._sessions.items() if s.expires <= now]:

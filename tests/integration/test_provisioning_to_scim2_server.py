@@ -4,44 +4,22 @@ same full cycle succeeds there, so the engine is not tuned to our own receiver."
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
+from collections.abc import Iterator
 
 import aiohttp
 import pytest
 
 from emulator.clock import ManualClock
 from tests.entra_helpers import APP, Control
-from tests.helpers import free_port
+from tests.helpers import scim2_server
 
 TOKEN = "peer-token-0123456789"
-SCIM2_SERVER = shutil.which("scim2-server") or str(Path(sys.executable).with_name("scim2-server"))
 
 
 @pytest.fixture
-def peer() -> str:
-    port = free_port()
-    proc = subprocess.Popen(
-        [SCIM2_SERVER, "--hostname", "127.0.0.1", "--port", str(port), "--bearer-token", TOKEN],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/v2"
-    try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(url + "/ServiceProviderConfig", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.05)
+def peer() -> Iterator[str]:
+    with scim2_server(TOKEN) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 async def peer_get(url: str, path: str) -> dict:

@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Iterable
 
 from emulator.clock import Clock
-from emulator.hashing import hash_password, password_matches
+from emulator.hashing import hash_password, looks_like_password_hash, password_matches
 from emulator.store import Store
 
 TABLE = "galaxy_direct_users"
@@ -53,19 +53,24 @@ class DirectUsers:
         *,
         display_name: str | None = None,
         roles: Iterable[str] = (),
+        password_hash: str | None = None,
     ) -> dict:
-        """Add a user and return its public view; the email is unique, case-insensitively."""
+        """Add a user and return its public view; the email is unique, case-insensitively.
+        `password_hash` (a stored hash, from an exported scenario) stands in for `password`."""
         email = email.strip()
         if not looks_like_email(email):
             raise DirectUserError(f"{email!r} is not an email address; Galaxy logins are email addresses")
-        if not password:
+        if password_hash is not None:
+            if not looks_like_password_hash(password_hash):
+                raise DirectUserError("the password hash is not one the emulator wrote")
+        elif not password:
             raise DirectUserError("a direct user needs a password")
         if self.find(email) is not None:
             raise DirectUserError(f"a direct user with the email {email!r} already exists")
         doc = {
             "email": email,
             "displayName": display_name or email.split("@", 1)[0],
-            "passwordHash": hash_password(password),
+            "passwordHash": password_hash if password_hash is not None else hash_password(password),
             "roles": list(roles),
             "created": self.clock.timestamp(),
         }
@@ -74,12 +79,14 @@ class DirectUsers:
 
     def add_scenario_user(self, entry: dict) -> None:
         """The `create_galaxy_user` callback of `emulator.scenarios.apply_scenario`: one
-        `[[galaxy.users]]` entry (email, password, roles and optionally displayName)."""
+        `[[galaxy.users]]` entry (email, password or passwordHash, roles and optionally
+        displayName)."""
         self.add(
             entry["email"],
-            entry["password"],
+            entry.get("password", ""),
             display_name=entry.get("displayName"),
             roles=entry.get("roles", ()),
+            password_hash=entry.get("passwordHash"),
         )
 
     def find(self, email: str) -> dict | None:

@@ -307,6 +307,13 @@ class GalaxySso:
             target=target,
         )
 
+    def forget_sign_ins(self) -> None:
+        """Forget the outstanding AuthnRequests, the used assertion IDs and the cached validator
+        (the control API's reset, after which the SSO configuration starts over)."""
+        self._outstanding.clear()
+        self._used_assertions.clear()
+        self._validator = None
+
     # -- helpers ---------------------------------------------------------------------------------
 
     def safe_target(self, target: str | None) -> str:
