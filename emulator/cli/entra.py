@@ -584,3 +584,56 @@ def faults_clear(url: str | None, data_dir: Path) -> None:
     """Remove every fault rule."""
     Remote(url, data_dir).call("DELETE", "/galaxy/faults")
     click.echo("no faults")
+
+
+# -- reset and scenarios --------------------------------------------------------------------------
+
+
+@main.command()
+@url_option
+@option(
+    "--scenario", help="Load this scenario (demo, empty, large or a .toml file) instead of the server's own."
+)
+@json_option
+def reset(url: str | None, data_dir: Path, scenario: str | None, as_json: bool) -> None:
+    """Reset a running emulator to a fresh state (a new Galaxy token; the fixed --token stays)."""
+    body: dict = {}
+    if scenario:
+        path = Path(scenario)
+        # A file on this machine is sent as text: the server may not see this file system.
+        body = (
+            {"toml": path.read_text()}
+            if path.suffix == ".toml" and path.is_file()
+            else {"scenario": scenario}
+        )
+    result = Remote(url, data_dir).call("POST", "/reset", body)
+    if as_json:
+        echo_json(result)
+        return
+    click.echo(f"Reset to the '{result['scenario']}' scenario.")
+    click.echo(f"  Galaxy access token:  {result['galaxyToken']}")
+    click.echo(f"  Galaxy accountadmin:  accountadmin@galaxy.example / {result['accountadminPassword']}")
+
+
+@main.group()
+def scenario() -> None:
+    """Scenarios: export the current state as a scenario file (a fixture for tests)."""
+
+
+@scenario.command("export")
+@url_option
+@option("--name", default="exported", show_default=True, help="The scenario name written into the file.")
+@option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of the standard output.",
+)
+def scenario_export(url: str | None, data_dir: Path, name: str, output: Path | None) -> None:
+    """Write the emulator's current state as a scenario TOML file that `serve --scenario` loads."""
+    text = Remote(url, data_dir).call("GET", f"/scenario/export?name={name}", raw=True)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text)
+        click.echo(f"wrote {output}")

@@ -78,3 +78,23 @@ def test_errors_are_readable(server, tmp_path: Path) -> None:
     assert done.returncode == 1 and "no running emulator" in done.stderr
     done = run_cli("clock", "advance", "soon", "--data-dir", data)
     assert done.returncode == 2 and "duration" in done.stderr
+
+
+def test_reset_and_export_from_the_terminal(server, tmp_path: Path) -> None:
+    _, data = server
+    cli(data, "directory", "add-user", "zoe@contoso.com", "displayName=Zoe")
+    exported = tmp_path / "state.toml"
+    assert "wrote" in cli(data, "scenario", "export", "--name", "mine", "--output", str(exported))
+    assert "zoe@contoso.com" in exported.read_text()
+    reset = json.loads(cli(data, "reset", "--scenario", "empty", "--json"))
+    assert reset["scenario"] == "empty" and reset["galaxyToken"]
+    assert not any(
+        u["userPrincipalName"] == "zoe@contoso.com"
+        for u in json.loads(cli(data, "directory", "users", "--json"))
+    )
+    out = cli(data, "reset", "--scenario", str(exported))
+    assert "Reset to the 'mine' scenario" in out
+    assert any(
+        u["userPrincipalName"] == "zoe@contoso.com"
+        for u in json.loads(cli(data, "directory", "users", "--json"))
+    )
