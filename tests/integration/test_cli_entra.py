@@ -98,3 +98,29 @@ def test_reset_and_export_from_the_terminal(server, tmp_path: Path) -> None:
         u["userPrincipalName"] == "zoe@contoso.com"
         for u in json.loads(cli(data, "directory", "users", "--json"))
     )
+
+
+def test_the_remaining_directory_and_provisioning_commands(server) -> None:
+    _, data = server
+    cli(data, "provision", "configure", "--builtin-galaxy", "--deletion-threshold", "50")
+    assert "created Team" in cli(data, "directory", "add-group", "Team", "PattiF@contoso.onmicrosoft.com")
+    assert "added" in cli(data, "directory", "add-member", "Team", "LeeG@contoso.onmicrosoft.com")
+    assert "removed" in cli(data, "directory", "remove-member", "Team", "LeeG@contoso.onmicrosoft.com")
+    groups = json.loads(cli(data, "directory", "groups", "--json"))
+    assert next(g for g in groups if g["displayName"] == "Team")["members"]
+    assert "added role Reader" in cli(data, "directory", "add-role", "Reader", "--display-name", "Reader")
+    assert "as Reader" in cli(data, "directory", "assign", "Team", "--role", "Reader")
+    assert "unassigned" in cli(data, "directory", "unassign", "Team")
+    assert "updated" in cli(data, "directory", "update-user", "LeeG@contoso.onmicrosoft.com", "jobTitle=Lead")
+    assert "soft-deleted" in cli(data, "directory", "delete-user", "LeeG@contoso.onmicrosoft.com")
+    deleted = json.loads(cli(data, "directory", "users", "--json", "--include-deleted"))
+    assert any(
+        u["userPrincipalName"] == "LeeG@contoso.onmicrosoft.com" and u["deletedDateTime"] for u in deleted
+    )
+    assert "restored" in cli(data, "directory", "restore-user", "LeeG@contoso.onmicrosoft.com")
+    assert json.loads(cli(data, "provision", "show"))["accidentalDeletionThreshold"] == 50
+    assert json.loads(cli(data, "provision", "start", "--json"))["status"] == "Active"
+    assert json.loads(cli(data, "provision", "stop", "--json"))["status"] == "Paused"
+    assert json.loads(cli(data, "provision", "restart", "--json"))["status"] == "Active"
+    denied = run_cli("provision", "allow-deletes", "--data-dir", data)
+    assert denied.returncode == 1 and "no deletions are waiting" in denied.stderr
