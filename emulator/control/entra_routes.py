@@ -39,21 +39,23 @@ def _entra(request: web.Request) -> Entra:
     return request.config_dict[ENTRA]
 
 
-async def _body(request: web.Request, *, required: bool = True) -> dict:
+async def json_body(request: web.Request, *, required: bool = True, hint: str = "") -> dict:
+    """The request's JSON object; a missing, broken or non-object body is a clear 400 (`hint`
+    shows an example of what to send)."""
     if not request.body_exists:
         if required:
-            raise BadRequest("a JSON object body is required")
+            raise BadRequest(hint or "a JSON object body is required")
         return {}
     try:
         body = await request.json()
     except ValueError:
         raise BadRequest("the body is not valid JSON") from None
     if not isinstance(body, dict):
-        raise BadRequest("the body must be a JSON object")
+        raise BadRequest(f"the body must be a JSON object{': ' + hint if hint else ''}")
     return body
 
 
-def _only(body: dict, *allowed: str) -> dict:
+def only(body: dict, *allowed: str) -> dict:
     """Refuse fields a handler would silently ignore: a typo must not look like success."""
     unknown = sorted(set(body) - set(allowed))
     if unknown:
@@ -89,7 +91,7 @@ async def list_users(request: web.Request) -> web.Response:
 
 
 async def create_user(request: web.Request) -> web.Response:
-    body = await _body(request)
+    body = await json_body(request)
     return await _saved(request, _entra(request).directory.create_user(body), 201)
 
 
@@ -107,7 +109,7 @@ async def get_user(request: web.Request) -> web.Response:
 
 
 async def update_user(request: web.Request) -> web.Response:
-    body = await _body(request)
+    body = await json_body(request)
     return await _saved(request, _entra(request).directory.update_user(_user_id(request), body))
 
 
@@ -130,7 +132,7 @@ async def list_groups(request: web.Request) -> web.Response:
 
 
 async def create_group(request: web.Request) -> web.Response:
-    body = await _body(request)
+    body = await json_body(request)
     members = body.pop("members", [])
     if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
         raise BadRequest("members must be a list of objectIds")
@@ -149,7 +151,7 @@ async def get_group(request: web.Request) -> web.Response:
 
 
 async def update_group(request: web.Request) -> web.Response:
-    body = await _body(request)
+    body = await json_body(request)
     return await _saved(request, _entra(request).directory.update_group(_group_id(request), body))
 
 
@@ -168,7 +170,7 @@ def _principal(request: web.Request, key: str) -> str:
 
 
 async def add_member(request: web.Request) -> web.Response:
-    body = _only(await _body(request), "id")
+    body = only(await json_body(request), "id")
     member = body.get("id")
     if not isinstance(member, str):
         raise BadRequest('give the member as {"id": objectId, userPrincipalName or group name}')
@@ -203,7 +205,7 @@ async def list_assignments(request: web.Request) -> web.Response:
 
 
 async def assign(request: web.Request) -> web.Response:
-    body = _only(await _body(request), "principalId", "id", "role")
+    body = only(await json_body(request), "principalId", "id", "role")
     principal = body.get("principalId") or body.get("id")
     if not isinstance(principal, str):
         raise BadRequest(
@@ -218,7 +220,7 @@ async def assign(request: web.Request) -> web.Response:
 
 async def add_app_role(request: web.Request) -> web.Response:
     """Declare an app role: {"value": "DataAdmin", "displayName": "Data admin"}."""
-    body = _only(await _body(request), "value", "displayName")
+    body = only(await json_body(request), "value", "displayName")
     value, name = body.get("value"), body.get("displayName")
     if not isinstance(value, str) or (name is not None and not isinstance(name, str)):
         raise BadRequest('give the role as {"value": "DataAdmin", "displayName": "Data admin"}')
@@ -241,13 +243,13 @@ async def get_provisioning(request: web.Request) -> web.Response:
 
 
 async def configure_provisioning(request: web.Request) -> web.Response:
-    body = await _body(request)
+    body = await json_body(request)
     return await _saved(request, _entra(request).engine.configure(_app_id(request), body))
 
 
 async def test_connection(request: web.Request) -> web.Response:
     """Test Connection with the saved values, or with `tenantUrl`/`secretToken` as typed."""
-    body = _only(await _body(request, required=False), "tenantUrl", "secretToken")
+    body = only(await json_body(request, required=False), "tenantUrl", "secretToken")
     for key in ("tenantUrl", "secretToken"):
         if key in body and body[key] is not None and not isinstance(body[key], str):
             raise BadRequest(f"{key} must be a string")
@@ -276,7 +278,7 @@ async def run_cycle(request: web.Request) -> web.Response:
 
 
 async def on_demand(request: web.Request) -> web.Response:
-    body = _only(await _body(request), "objectId", "id")
+    body = only(await json_body(request), "objectId", "id")
     object_id = body.get("objectId") or body.get("id")
     if not isinstance(object_id, str):
         raise BadRequest('give the user or group as {"objectId": objectId, userPrincipalName or group name}')
@@ -329,7 +331,7 @@ async def get_clock(request: web.Request) -> web.Response:
 
 async def advance_clock(request: web.Request) -> web.Response:
     """Move the emulator's clock forward; due cycles and expired soft deletes follow."""
-    body = _only(await _body(request), "seconds", "wait")
+    body = only(await json_body(request), "seconds", "wait")
     seconds = body.get("seconds")
     if (
         isinstance(seconds, bool)
@@ -391,7 +393,7 @@ _SAML_READ_ONLY = frozenset({"appObjectId", "appId", "displayName", "entra"})
 
 async def update_saml(request: web.Request) -> web.Response:
     """Change some SAML settings (a JSON merge of the fields of `GET`); 400 names a bad field."""
-    body = await _body(request)
+    body = await json_body(request)
     entra = _entra(request)
     app = entra.directory.app(request.match_info["app"])
     entra.saml.settings.update(app["id"], {k: v for k, v in body.items() if k not in _SAML_READ_ONLY})

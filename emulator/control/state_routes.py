@@ -8,7 +8,7 @@ import re
 
 from aiohttp import web
 
-from emulator.control.entra_routes import BadRequest
+from emulator.control.entra_routes import BadRequest, json_body, only
 from emulator.control.state import EMULATOR_STATE, EmulatorState, ResetResult, StateBusy
 from emulator.scenarios.export import ExportError
 from emulator.scenarios.loader import BUILTIN_SCENARIOS, ScenarioError, load_scenario, load_text
@@ -25,19 +25,8 @@ def _state(request: web.Request) -> EmulatorState:
 
 
 async def _reset_body(request: web.Request, *, required: bool) -> dict:
-    if not request.body_exists:
-        if required:
-            raise BadRequest('give the scenario as {"scenario": "demo" | "empty" | "large" | "<path>"}')
-        return {}
-    try:
-        body = await request.json()
-    except ValueError:
-        raise BadRequest("the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise BadRequest('the body must be a JSON object such as {"scenario": "demo"}')
-    unknown = sorted(set(body) - set(RESET_KEYS))
-    if unknown:
-        raise BadRequest(f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(RESET_KEYS)}")
+    hint = 'give the scenario as {"scenario": "demo" | "empty" | "large" | "<path>"}'
+    body = only(await json_body(request, required=required, hint=hint), *RESET_KEYS)
     if "scenario" in body and "toml" in body:
         raise BadRequest("give either scenario (a name or a path) or toml (the file's text), not both")
     if required and not body:
