@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +46,7 @@ SERVER_FILE = "server.json"
 CONFIG = web.AppKey("config", EmulatorConfig)
 CLOCK = web.AppKey("clock", Clock)
 STORE = web.AppKey("store", Store)
+PROGRESS = web.AppKey("progress", Callable)
 ENTRA_PAGES = web.AppKey("entra_pages", web.Application)  # for the reset to sign browsers out
 
 
@@ -65,13 +66,21 @@ class StartupInfo:
 STARTUP = web.AppKey("startup", StartupInfo)
 
 
-def create_app(config: EmulatorConfig, clock: Clock | None = None) -> web.Application:
+def create_app(
+    config: EmulatorConfig,
+    clock: Clock | None = None,
+    *,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> web.Application:
+    """The emulator as one aiohttp application; `on_progress(done, total)` hears how loading
+    a new data folder's scenario goes (the CLI shows a progress bar for `large`)."""
     # A client that appends "/Users" to a base URL pasted with a trailing slash asks for
     # ".../v2//Users": answer with a 308 to the merged path, which keeps method and body.
     merge_slashes = web.normalize_path_middleware(append_slash=False, merge_slashes=True)
     app = web.Application(client_max_size=config.max_body_bytes, middlewares=[merge_slashes])
     app[CONFIG] = config
     app[CLOCK] = clock or Clock()
+    app[PROGRESS] = on_progress or (lambda done, total: None)
     app.cleanup_ctx.append(_open_state)
     app.add_subapp(GALAXY_MOUNT, create_galaxy_app(GALAXY_MOUNT))
     app[ENTRA_PAGES] = create_entra_app(ENTRA_MOUNT)
@@ -118,7 +127,7 @@ async def _open_state(app: web.Application) -> AsyncIterator[None]:
         app[ENTRA] = entra
         scenario = None
         if not entra.directory.tenant_table.docs:  # a new data folder
-            scenario = await _apply_scenario(config, galaxy, sso, entra)
+            scenario = await _apply_scenario(config, galaxy, sso, entra, progress=app[PROGRESS])
         new_token = None
         if config.token is None and not any(t["revoked"] is None for t in galaxy.tokens.list()):
             new_token = galaxy.tokens.create("Generated on first start").secret
@@ -158,14 +167,24 @@ async def _open_state(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _apply_scenario(
-    config: EmulatorConfig, galaxy: GalaxyScim, sso: GalaxySso, entra: Entra, scenario: Scenario | None = None
+    config: EmulatorConfig,
+    galaxy: GalaxyScim,
+    sso: GalaxySso,
+    entra: Entra,
+    scenario: Scenario | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> str:
     """Load the configured scenario (or `scenario`) into a new data folder. Its tables may name
     the built-in counterpart with placeholders, so one scenario sets up both sides of the flow
     (see `emulator.scenarios.products`); the control API's reset applies scenarios the same way."""
     scenario = scenario or load_scenario(config.scenario)
     await apply_to_emulator(
-        scenario, galaxy=galaxy, sso=sso, entra=entra, galaxy_scim_url=galaxy_scim_url(config.base_url)
+        scenario,
+        galaxy=galaxy,
+        sso=sso,
+        entra=entra,
+        galaxy_scim_url=galaxy_scim_url(config.base_url),
+        progress=progress,
     )
     return scenario.name
 

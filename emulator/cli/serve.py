@@ -8,6 +8,8 @@ import logging
 import os
 import signal
 import socket
+import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -143,11 +145,44 @@ def serve(
         raise click.ClickException(str(exc)) from None
 
 
+class ScenarioProgress:
+    """A progress bar on stderr while a new data folder loads a big scenario (`large`: 10,000
+    users); small scenarios load too fast to need one."""
+
+    def __init__(self) -> None:
+        self.bar = None
+        self.started = time.perf_counter()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            if total < 1000:
+                return
+            self.bar = click.progressbar(
+                length=total,
+                label="Loading the scenario",
+                file=sys.stderr,
+                show_pos=True,
+                item_show_func=lambda rate: rate,
+            )
+            self.bar.__enter__()
+        rate = done / max(time.perf_counter() - self.started, 0.001)
+        self.bar.update(done - self.bar.pos, f"{rate:.0f} objects/s")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
 async def _serve(config: EmulatorConfig, sock: socket.socket) -> None:
-    app = create_app(config)
+    progress = ScenarioProgress()
+    app = create_app(config, on_progress=progress)
     access_log = logging.getLogger("aiohttp.access") if config.log_level == "debug" else None
     runner = web.AppRunner(app, access_log=access_log)
-    await runner.setup()
+    try:
+        await runner.setup()
+    finally:
+        progress.close()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -44,6 +44,7 @@ def apply_scenario(
     configure_provisioning: Callable[[str, dict], None] | None = None,
     create_galaxy_user: Callable[[dict], None] | None = None,
     configure_saml: Callable[[str, dict], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> AppliedScenario:
     """Create the scenario's tenant, objects and app in `directory`, which should be empty.
 
@@ -54,7 +55,8 @@ def apply_scenario(
     when given);
     `configure_saml(app_object_id, table)` receives `[app.saml]`. `[galaxy.sso]` is the caller's
     to apply (`scenario.galaxy_sso`): Galaxy's side must not be reached from here.
-    Without a callback that part is skipped, and the summary says so.
+    Without a callback that part is skipped, and the summary says so. `progress(done, total)`
+    hears about users and groups as they are made, for a progress bar on large scenarios.
     """
     _check_free(scenario, directory)
     directory.configure_tenant(
@@ -67,6 +69,8 @@ def apply_scenario(
     # password once and share the result: scenario passwords are documented demo secrets, and
     # 10,000 users of `large` would otherwise take many minutes.
     hashes: dict[str, str] = {}
+    total, done = len(scenario.users) + len(scenario.groups), 0
+    report = progress or (lambda done, total: None)
     for user in scenario.users:
         fields: dict = {
             "userPrincipalName": user.user_principal_name,
@@ -82,6 +86,9 @@ def apply_scenario(
         elif user.password_hash is not None:
             fields["passwordHash"] = user.password_hash
         directory.create_user(fields, object_id=user.id)
+        done += 1
+        if done % 500 == 0:
+            report(done, total)
     for user in scenario.users:
         if user.manager is not None:
             directory.update_user(user.id, {"manager": ids[user.manager.lower()]})
@@ -95,6 +102,10 @@ def apply_scenario(
             fields["mailNickname"] = group.mail_nickname
         members = [ids[m.lower()] for m in group.members if m.lower() not in group_names]
         directory.create_group(fields, members, object_id=group.id)
+        done += 1
+        if done % 50 == 0:
+            report(done, total)
+    report(total, total)
     for group in scenario.groups:
         for member in group.members:
             if member.lower() in group_names:

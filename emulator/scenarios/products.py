@@ -160,6 +160,7 @@ async def apply_to_emulator(
     sso: GalaxySso,
     entra: Entra,
     galaxy_scim_url: str,
+    progress: Callable[[int, int], None] | None = None,
 ) -> AppliedScenario:
     """Load a validated scenario into an emulator whose tables are empty (a new data folder, or
     one the control API's reset has just cleared)."""
@@ -178,6 +179,7 @@ async def apply_to_emulator(
         configure_provisioning=configure_provisioning,
         configure_saml=configure_saml,
         create_galaxy_user=sso.direct_users.add_scenario_user,
+        progress=progress,
     )
     if scenario.galaxy_sso is not None:
         try:
