@@ -91,3 +91,127 @@ def saml_rotate(url: str | None, data_dir: Path, app: str, as_json: bool) -> Non
     else:
         certificate = result["entra"]["certificate"]
         click.echo(f"new certificate {certificate['thumbprint']}, valid until {certificate['expiresOn']}")
+
+
+@saml.command("show")
+@url_option
+@app_option
+def saml_show(url: str | None, data_dir: Path, app: str) -> None:
+    """Print the app's SAML settings and Entra's values (Login URL, Identifier, metadata URL)."""
+    echo_json(Remote(url, data_dir).call("GET", f"/entra/apps/{app}/saml"))
+
+
+@saml.command("configure")
+@url_option
+@app_option
+@option("--identifier", "identifiers", multiple=True, help="Identifier (Entity ID); repeat for several.")
+@option(
+    "--reply-url",
+    "reply_urls",
+    multiple=True,
+    help="Reply URL (ACS); repeat for several, the first is the default.",
+)
+@option("--sign-on-url", help="Sign on URL; leave it unset so My Apps signs in IdP-initiated.")
+@option("--relay-state", help="Relay State sent with IdP-initiated sign-ins.")
+@option("--signing-option", type=click.Choice(["assertion", "response", "both"]), help="What Entra signs.")
+@option("--signing-algorithm", type=click.Choice(["SHA-256", "SHA-1"]), help="The signature algorithm.")
+@option(
+    "--name-id-format",
+    type=click.Choice(["emailAddress", "persistent", "unspecified", "transient"]),
+    help="The NameID format.",
+)
+@option("--groups-claim", type=click.Choice(["none", "securityGroups"]), help="Add the groups claim.")
+@option(
+    "--assignment-required/--no-assignment-required",
+    default=None,
+    help="Whether only assigned users may sign in (AADSTS50105 otherwise).",
+)
+@json_option
+def saml_configure(
+    url: str | None,
+    data_dir: Path,
+    app: str,
+    identifiers: tuple[str, ...],
+    reply_urls: tuple[str, ...],
+    sign_on_url: str | None,
+    relay_state: str | None,
+    signing_option: str | None,
+    signing_algorithm: str | None,
+    name_id_format: str | None,
+    groups_claim: str | None,
+    assignment_required: bool | None,
+    as_json: bool,
+) -> None:
+    """Edit the app's Basic SAML Configuration, signing and claims (the portal's Single sign-on)."""
+    changes = {
+        "identifiers": list(identifiers) or None,
+        "replyUrls": list(reply_urls) or None,
+        "signOnUrl": sign_on_url,
+        "relayState": relay_state,
+        "signingOption": signing_option,
+        "signingAlgorithm": signing_algorithm,
+        "nameIdFormat": name_id_format,
+        "groupsClaim": groups_claim,
+        "assignmentRequired": assignment_required,
+    }
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if not changes:
+        raise click.ClickException("nothing to change: give at least one option (see --help)")
+    saved = Remote(url, data_dir).call("PATCH", f"/entra/apps/{app}/saml", changes)
+    if as_json:
+        echo_json(saved)
+    else:
+        click.echo(
+            f"Saved. Identifier {', '.join(saved['identifiers']) or '-'}; "
+            f"Reply URL {', '.join(saved['replyUrls']) or '-'}; signing {saved['signingOption']}."
+        )
+
+
+@main.group()
+def galaxy() -> None:
+    """Galaxy's single sign-on configuration (Access > Single sign-on)."""
+
+
+@galaxy.command("sso")
+@url_option
+@option("--metadata-url", help="Entra's App Federation Metadata Url (fetched now).")
+@option(
+    "--certificate",
+    "certificate_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Manual entry: the certificate file (Base64/PEM, as Entra's download).",
+)
+@option("--login-url", help="Manual entry: Entra's Login URL.")
+@option("--entra-identifier", help="Manual entry: the Microsoft Entra Identifier.")
+@option("--allow-sha1/--no-allow-sha1", default=None, help="Accept SHA-1 signatures (refused by default).")
+@option("--delete", is_flag=True, help="Remove the SSO configuration.")
+@json_option
+def galaxy_sso(
+    url: str | None,
+    data_dir: Path,
+    metadata_url: str | None,
+    certificate_file: Path | None,
+    login_url: str | None,
+    entra_identifier: str | None,
+    allow_sha1: bool | None,
+    delete: bool,
+    as_json: bool,
+) -> None:
+    """Show Galaxy's SSO configuration and the values to copy into Entra, or change it."""
+    remote = Remote(url, data_dir)
+    body = {
+        "metadataUrl": metadata_url,
+        "certificate": certificate_file.read_text() if certificate_file else None,
+        "loginUrl": login_url,
+        "entraIdentifier": entra_identifier,
+        "allowSha1": allow_sha1,
+    }
+    body = {k: v for k, v in body.items() if v is not None}
+    if delete:
+        remote.call("DELETE", "/galaxy/sso")
+        result = remote.call("GET", "/galaxy/sso")
+    elif body:
+        result = remote.call("PUT", "/galaxy/sso", body)
+    else:
+        result = remote.call("GET", "/galaxy/sso")
+    echo_json(result)

@@ -61,3 +61,45 @@ def test_metadata_of_both_sides(server: str) -> None:
     rotated = etree.fromstring(cli(server, "saml", "metadata", "entra").encode())
     certs = [c.text for c in rotated.iter("{http://www.w3.org/2000/09/xmldsig#}X509Certificate")]
     assert before in certs and len(set(certs)) >= 2
+
+
+def test_saml_settings_and_galaxy_sso_from_the_terminal(server: str, tmp_path: Path) -> None:
+    shown = json.loads(cli(server, "saml", "show"))
+    assert shown["signingOption"] == "assertion" and shown["entra"]["identifier"].startswith(
+        "https://sts.windows.net/"
+    )
+    saved = json.loads(
+        cli(server, "saml", "configure", "--signing-option", "both", "--no-assignment-required", "--json")
+    )
+    assert saved["signingOption"] == "both" and saved["assignmentRequired"] is False
+    sso = json.loads(cli(server, "galaxy", "sso"))
+    assert sso["configured"] and sso["galaxy"]["replyUrl"].endswith("/galaxy/saml/acs")
+    assert json.loads(cli(server, "galaxy", "sso", "--delete"))["configured"] is False
+    certificate = tmp_path / "entra.cer"
+    certificate.write_text(shown_certificate(server))
+    restored = json.loads(
+        cli(
+            server,
+            "galaxy",
+            "sso",
+            "--certificate",
+            str(certificate),
+            "--login-url",
+            shown["entra"]["loginUrl"],
+            "--entra-identifier",
+            shown["entra"]["identifier"],
+        )
+    )
+    assert restored["configured"] and restored["source"] == "manual"
+    again = login(server)
+    assert again.returncode == 1 and "not provisioned yet" in again.stdout, "SSO works again: Galaxy answers"
+
+
+def shown_certificate(data: str) -> str:
+    import urllib.request
+
+    url = json.loads((Path(data) / "server.json").read_text())["url"]
+    with urllib.request.urlopen(
+        f"{url}/_emulator/entra/apps/Starburst%20Galaxy/saml/certificate?format=pem"
+    ) as r:
+        return r.read().decode()
