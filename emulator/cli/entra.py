@@ -509,9 +509,11 @@ def clock() -> None:
 
 @clock.command("show")
 @url_option
-def clock_show(url: str | None, data_dir: Path) -> None:
+@json_option
+def clock_show(url: str | None, data_dir: Path, as_json: bool) -> None:
     """Print the emulator's current time."""
-    click.echo(Remote(url, data_dir).call("GET", "/clock")["now"])
+    now = Remote(url, data_dir).call("GET", "/clock")
+    echo_json(now) if as_json else click.echo(now["now"])
 
 
 @clock.command("advance")
@@ -544,6 +546,7 @@ def faults() -> None:
 )
 @option("--method", help="Only this HTTP method.")
 @option("--path", help="Only paths matching this pattern, e.g. /Users* (relative to the SCIM base).")
+@json_option
 def faults_add(
     url: str | None,
     data_dir: Path,
@@ -554,6 +557,7 @@ def faults_add(
     probability: float | None,
     method: str | None,
     path: str | None,
+    as_json: bool,
 ) -> None:
     """Add a fault rule."""
     spec = {
@@ -568,7 +572,7 @@ def faults_add(
     rule = Remote(url, data_dir).call(
         "POST", "/galaxy/faults", {k: v for k, v in spec.items() if v is not None}
     )
-    click.echo(f"fault rule {rule['id']} added")
+    echo_json(rule) if as_json else click.echo(f"fault rule {rule['id']} added")
 
 
 @faults.command("list")

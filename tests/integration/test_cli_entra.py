@@ -64,7 +64,13 @@ def test_clock_and_faults(server) -> None:
     before = cli(data, "clock", "show").strip()
     after = cli(data, "clock", "advance", "40m").strip()
     assert after > before
+    assert json.loads(cli(data, "clock", "show", "--json"))["now"] >= after
+    assert json.loads(cli(data, "clock", "advance", "1m", "--json"))["now"] > after
     assert "added" in cli(data, "faults", "add", "--status", "503", "--count", "2", "--path", "/Users*")
+    assert (
+        json.loads(cli(data, "faults", "add", "--latency-ms", "5", "--count", "1", "--json"))["latencyMs"]
+        == 5
+    )
     assert json.loads(cli(data, "faults", "list"))[0]["status"] == 503
     cli(data, "faults", "clear")
     assert json.loads(cli(data, "faults", "list")) == []
