@@ -519,13 +519,13 @@ def clock_show(url: str | None, data_dir: Path, as_json: bool) -> None:
 @clock.command("advance")
 @url_option
 @click.argument("duration", type=DURATION)
-def clock_advance(url: str | None, data_dir: Path, duration) -> None:
+@json_option
+def clock_advance(url: str | None, data_dir: Path, duration, as_json: bool) -> None:
     """Move the clock forward by DURATION (e.g. 40m, 30d) and wait for the cycles that fall due."""
     if duration is None:
         raise click.ClickException("give a duration such as 40m or 30d")
-    click.echo(
-        Remote(url, data_dir).call("POST", "/clock/advance", {"seconds": duration.total_seconds()})["now"]
-    )
+    now = Remote(url, data_dir).call("POST", "/clock/advance", {"seconds": duration.total_seconds()})
+    echo_json(now) if as_json else click.echo(now["now"])
 
 
 @main.group()
