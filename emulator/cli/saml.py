@@ -215,3 +215,52 @@ def galaxy_sso(
     else:
         result = remote.call("GET", "/galaxy/sso")
     echo_json(result)
+
+
+@galaxy.command("users")
+@url_option
+@json_option
+def galaxy_users(url: str | None, data_dir: Path, as_json: bool) -> None:
+    """List Galaxy's direct-login users (email and password, outside SCIM)."""
+    users = Remote(url, data_dir).call("GET", "/galaxy/users")["users"]
+    if as_json:
+        echo_json(users)
+        return
+    for user in users:
+        click.echo(f"{user['email']:<36} {user['displayName']:<24} {', '.join(user['roles'])}")
+
+
+@galaxy.command("add-user")
+@url_option
+@click.argument("email")
+@option(
+    "--password",
+    envvar="SCIM_EMULATOR_GALAXY_PASSWORD",
+    required=True,
+    help="The user's password (prefer the environment variable).",
+)
+@option("--display-name", help="The name Galaxy shows.")
+@option("--role", "roles", multiple=True, help="A Galaxy role; repeat for several.")
+def galaxy_add_user(
+    url: str | None,
+    data_dir: Path,
+    email: str,
+    password: str,
+    display_name: str | None,
+    roles: tuple[str, ...],
+) -> None:
+    """Add a direct-login Galaxy user EMAIL."""
+    body = {"email": email, "password": password, "roles": list(roles)}
+    if display_name:
+        body["displayName"] = display_name
+    Remote(url, data_dir).call("POST", "/galaxy/users", body)
+    click.echo(f"added {email}")
+
+
+@galaxy.command("delete-user")
+@url_option
+@click.argument("email")
+def galaxy_delete_user(url: str | None, data_dir: Path, email: str) -> None:
+    """Delete the direct-login Galaxy user EMAIL (the accountadmin stays)."""
+    Remote(url, data_dir).call("DELETE", f"/galaxy/users/{email}")
+    click.echo(f"deleted {email}")

@@ -6,12 +6,12 @@ import logging
 
 from aiohttp import web
 
-from emulator.control.entra_routes import add_entra_routes, entra_errors
+from emulator.control.entra_routes import add_entra_routes, entra_errors, json_body, only
 from emulator.control.state_routes import add_state_routes
 from emulator.galaxy.faults import METHODS, FaultError
 from emulator.galaxy.pages import GALAXY_SSO
 from emulator.galaxy.scim_routes import GALAXY_SCIM, GalaxyScim
-from emulator.galaxy.sso import SsoConfigError
+from emulator.galaxy.sso import DirectUserError, SsoConfigError
 from emulator.galaxy.tokens import public_view
 from emulator.scenarios.products import GALAXY_SSO_KEYS
 
@@ -186,6 +186,38 @@ async def delete_galaxy_sso(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def list_direct_users(request: web.Request) -> web.Response:
+    """Galaxy's users with a direct (email and password) login, never their password hashes."""
+    return web.json_response({"users": request.config_dict[GALAXY_SSO].direct_users.list()})
+
+
+async def add_direct_user(request: web.Request) -> web.Response:
+    """{"email", "password", "displayName"?, "roles"?}: a direct user, as Access > Users adds one."""
+    body = only(await json_body(request), "email", "password", "displayName", "roles")
+    email, password = body.get("email"), body.get("password")
+    roles = body.get("roles", [])
+    if not isinstance(email, str) or not isinstance(password, str):
+        return json_error(400, 'give the user as {"email": ..., "password": ...}')
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        return json_error(400, "roles must be a list of role names")
+    sso = request.config_dict[GALAXY_SSO]
+    try:
+        user = sso.direct_users.add(email, password, display_name=body.get("displayName"), roles=roles)
+    except DirectUserError as exc:
+        return json_error(409 if "already exists" in str(exc) else 400, str(exc))
+    await _galaxy(request).commit()
+    return web.json_response(user, status=201)
+
+
+async def remove_direct_user(request: web.Request) -> web.Response:
+    try:
+        user = request.config_dict[GALAXY_SSO].direct_users.remove(request.match_info["email"])
+    except DirectUserError as exc:
+        return json_error(404 if "no direct user" in str(exc) else 409, str(exc))
+    await _galaxy(request).commit()
+    return web.json_response(user)
+
+
 def create_control_app() -> web.Application:
     app = web.Application(middlewares=[json_errors, entra_errors])
     add_entra_routes(app.router)
@@ -197,6 +229,9 @@ def create_control_app() -> web.Application:
     app.router.add_get("/galaxy/sso", get_galaxy_sso)
     app.router.add_put("/galaxy/sso", put_galaxy_sso)
     app.router.add_delete("/galaxy/sso", delete_galaxy_sso)
+    app.router.add_get("/galaxy/users", list_direct_users)
+    app.router.add_post("/galaxy/users", add_direct_user)
+    app.router.add_delete("/galaxy/users/{email}", remove_direct_user)
     app.router.add_get("/health", health)
     app.router.add_get("/exchanges", list_exchanges)
     app.router.add_delete("/exchanges", clear_exchanges)

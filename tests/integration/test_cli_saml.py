@@ -103,3 +103,27 @@ def shown_certificate(data: str) -> str:
         f"{url}/_emulator/entra/apps/Starburst%20Galaxy/saml/certificate?format=pem"
     ) as r:
         return r.read().decode()
+
+
+def test_galaxy_direct_users_from_the_terminal(server: str) -> None:
+    done = run_cli(
+        "galaxy",
+        "add-user",
+        "ops@galaxy.example",
+        "--display-name",
+        "Ops",
+        "--role",
+        "viewer",
+        "--data-dir",
+        server,
+        env={"SCIM_EMULATOR_GALAXY_PASSWORD": "Ops-Secret-123"},
+    )
+    assert done.returncode == 0, done.stderr
+    users = json.loads(cli(server, "galaxy", "users", "--json"))
+    assert {u["email"] for u in users} >= {"accountadmin@galaxy.example", "ops@galaxy.example"}
+    assert all("passwordHash" not in u for u in users)
+    duplicate = run_cli("galaxy", "add-user", "ops@galaxy.example", "--password", "x", "--data-dir", server)
+    assert duplicate.returncode == 1 and "already exists" in duplicate.stderr
+    assert "deleted" in cli(server, "galaxy", "delete-user", "ops@galaxy.example")
+    kept = run_cli("galaxy", "delete-user", "accountadmin@galaxy.example", "--data-dir", server)
+    assert kept.returncode == 1 and "cannot be deleted" in kept.stderr

@@ -105,6 +105,16 @@ class DirectUsers:
     def list(self) -> list[dict]:
         return [public_view(doc) for doc in self.table.values()]
 
+    def remove(self, email: str) -> dict:
+        """Delete a direct user; the accountadmin stays, since deleting SSO needs it (§2)."""
+        found = self.table.find_one("email", email.strip().lower())
+        if found is None:
+            raise DirectUserError(f"no direct user with the email {email!r}")
+        if found[1]["email"].lower() == ACCOUNTADMIN_EMAIL:
+            raise DirectUserError("the accountadmin user cannot be deleted")
+        self.table.remove(found[0])
+        return public_view(found[1])
+
     def ensure_accountadmin(self) -> str | None:
         """Create `accountadmin@galaxy.example` with a generated password when it does not exist
         (a data folder's first start) and return that password, which is never shown again;
