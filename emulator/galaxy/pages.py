@@ -70,6 +70,9 @@ def add_pages(app: web.Application, mount: str) -> None:
     r.add_get("/access/sso", sso_page, name="galaxy-sso")
     r.add_post("/access/sso", sso_save, name="galaxy-sso-save")
     r.add_post("/access/sso/delete", sso_delete, name="galaxy-sso-delete")
+    from emulator.galaxy.console import add_console  # the console reads this module's helpers
+
+    add_console(app)
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -273,7 +276,9 @@ async def sso_page(request: web.Request) -> web.Response:
 
 
 def _sso_page(request: web.Request, view: dict, *, error: str | None, status: int) -> web.Response:
-    return page(request, "sso.html", {"mount": _mount(request), "view": view, "error": error}, status=status)
+    session = _current(request)
+    context = {"mount": _mount(request), "view": view, "error": error, "section": "sso"}
+    return page(request, "sso.html", {**context, "user": session.data if session else {}}, status=status)
 
 
 async def sso_save(request: web.Request) -> web.Response:

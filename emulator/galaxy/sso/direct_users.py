@@ -105,6 +105,19 @@ class DirectUsers:
     def list(self) -> list[dict]:
         return [public_view(doc) for doc in self.table.values()]
 
+    def update(self, email: str, *, display_name: str, password: str = "") -> dict:
+        """Change a direct user's display name and, when given, its password."""
+        found = self.table.find_one("email", email.strip().lower())
+        if found is None:
+            raise DirectUserError(f"no direct user with the email {email!r}")
+        if not display_name.strip():
+            raise DirectUserError("the display name cannot be empty")
+        doc = {**found[1], "displayName": display_name.strip()}
+        if password:
+            doc["passwordHash"] = hash_password(password)
+        self.table.put(found[0], doc)
+        return public_view(doc)
+
     def remove(self, email: str) -> dict:
         """Delete a direct user; the accountadmin stays, since deleting SSO needs it (§2)."""
         found = self.table.find_one("email", email.strip().lower())
