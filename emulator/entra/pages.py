@@ -29,6 +29,7 @@ from aiohttp import web
 
 from emulator.clock import format_instant, parse_instant
 from emulator.entra.app import ENTRA
+from emulator.entra.portal import add_portal_routes
 from emulator.entra.saml.errors import (
     NO_PASSIVE,
     RESPONDER,
@@ -655,4 +656,5 @@ def create_entra_app(mount: str) -> web.Application:
     r.add_post("/myapps/launch/{app}", launch)
     r.add_get("/logout", logout_page)
     r.add_post("/logout", logout)
+    add_portal_routes(app)
     return app

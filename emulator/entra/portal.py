@@ -1,0 +1,245 @@
+"""The Entra admin portal's pages for an enterprise app, mounted under `/entra/portal/`:
+Enterprise applications, the app's Overview, and its Provisioning blade (welcome pane, the
+Provisioning Mode / Admin Credentials / Mappings pane, the status page with Start, Stop and
+Restart, and the provisioning logs).
+
+    GET  /portal/                                        -> Enterprise applications
+    GET  /portal/enterprise-apps                         the list
+    GET  /portal/apps/{app}/overview                     Overview with the Provision User Accounts tile
+    GET  /portal/apps/{app}/provisioning[?edit=1]        welcome, status page, or the edit pane
+    POST /portal/apps/{app}/provisioning                 Test Connection (op=test) or Save (op=save)
+    POST /portal/apps/{app}/provisioning/{start|stop|restart}
+    GET  /portal/apps/{app}/provisioning/logs            logs with status, action and identity filters
+
+Who may use them: the emulator has no Entra admin sign-in yet, so these pages are open to the
+local user; the emulator listens on 127.0.0.1 only. Every form post passes the CSRF middleware.
+The pages add no logic of their own: they call the same engine, directory and logs the control
+API calls, and the log downloads are the control API's own exports.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+from aiohttp import web
+
+from emulator.entra.app import ENTRA, Entra
+from emulator.entra.directory import DirectoryError
+from emulator.entra.provisioning.engine import ProvisioningError
+from emulator.entra.provisioning.logs import ACTIONS, STATUSES
+from emulator.entra.provisioning.settings import SettingsError
+from emulator.web.templates import page
+
+STATUS_WORDS = {
+    "NotConfigured": "Not configured",
+    "NotRun": "Not started",
+    "Active": "Running",
+    "Paused": "Stopped",
+    "Quarantine": "In quarantine",
+}
+DONE_WORDS = {
+    "started": "Provisioning started.",
+    "stopped": "Provisioning stopped.",
+    "restarted": "Provisioning restarted: the next cycle is an initial cycle.",
+    "saved": "Provisioning settings saved.",
+}
+
+
+def _entra(request: web.Request) -> Entra:
+    return request.config_dict[ENTRA]
+
+
+def _mount(request: web.Request) -> str:
+    return request.config_dict[ENTRA].saml.mount
+
+
+async def _commit(request: web.Request) -> None:
+    """Wait until the change is in the journal, like every acknowledged write of the control API."""
+    await _entra(request).directory.users.store.commit()
+
+
+def _app(request: web.Request) -> dict:
+    try:
+        return _entra(request).directory.app(request.match_info["app"])
+    except DirectoryError:
+        raise web.HTTPNotFound() from None
+
+
+def _base(request: web.Request, app: dict) -> str:
+    return f"{_mount(request)}/portal/apps/{quote(app['id'], safe='')}"
+
+
+def _configured(settings: dict) -> bool:
+    """Has the job ever been configured (the welcome pane is shown until then)?"""
+    return settings["mode"] == "Automatic" or bool(settings["tenantUrl"])
+
+
+def _when(instant: str | None) -> str:
+    """An ISO instant as people read it on the pages: to the second, in UTC."""
+    if not instant:
+        return ""
+    return instant[:19].replace("T", " ") + " UTC"
+
+
+def _context(request: web.Request, app: dict, section: str, **extra) -> dict:
+    return {
+        "mount": _mount(request),
+        "app": app,
+        "base": _base(request, app),
+        "section": section,
+        "when": _when,
+        **extra,
+    }
+
+
+async def portal_home(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound(f"{_mount(request)}/portal/enterprise-apps")
+
+
+async def enterprise_apps(request: web.Request) -> web.StreamResponse:
+    apps = sorted(_entra(request).directory.list_apps(), key=lambda a: a["displayName"].lower())
+    mount = _mount(request)
+    rows = [{"app": a, "href": f"{mount}/portal/apps/{quote(a['id'], safe='')}/overview"} for a in apps]
+    return page(request, "portal_apps.html", {"mount": mount, "rows": rows, "section": None, "app": None})
+
+
+async def overview(request: web.Request) -> web.StreamResponse:
+    app = _app(request)
+    return page(request, "portal_overview.html", _context(request, app, "overview"))
+
+
+def _provisioning_page(
+    request: web.Request,
+    app: dict,
+    *,
+    edit: bool,
+    notice: dict | None = None,
+    error: str | None = None,
+    form: dict | None = None,
+    status_code: int = 200,
+) -> web.Response:
+    engine = _entra(request).engine
+    settings = engine.public_settings(app["id"])
+    configured = _configured(settings)
+    done = DONE_WORDS.get(request.query.get("done", ""))
+    return page(
+        request,
+        "portal_provisioning.html",
+        _context(
+            request,
+            app,
+            "provisioning",
+            settings=settings,
+            configured=configured,
+            welcome=not configured and not edit,
+            edit=edit,
+            status=engine.status(app["id"]),
+            status_words=STATUS_WORDS,
+            notice=notice,
+            error=error,
+            done=done,
+            form=form or {},
+        ),
+        status=status_code,
+    )
+
+
+async def provisioning(request: web.Request) -> web.StreamResponse:
+    app = _app(request)
+    return _provisioning_page(request, app, edit=request.query.get("edit") == "1")
+
+
+async def provisioning_submit(request: web.Request) -> web.StreamResponse:
+    """Test Connection or Save from the Provisioning pane."""
+    app = _app(request)
+    engine = _entra(request).engine
+    data = await request.post()
+    mode = str(data.get("mode", "Manual"))
+    tenant_url = str(data.get("tenantUrl", "")).strip()
+    token = str(data.get("secretToken", ""))
+    form = {"mode": mode, "tenantUrl": tenant_url}
+    if data.get("op") == "test":
+        # The values as typed; a blank token field means the saved one, as in the portal.
+        result = await engine.test_connection(app["id"], tenant_url, token or None)
+        form["secretToken"] = token
+        return _provisioning_page(request, app, edit=True, notice=result, form=form)
+    if data.get("op") != "save":
+        error = "Unknown action: use Test Connection or Save."
+        return _provisioning_page(request, app, edit=True, error=error, form=form, status_code=400)
+    changes: dict = {"mode": mode, "tenantUrl": tenant_url or None}
+    if token:
+        changes["secretToken"] = token
+    try:
+        engine.configure(app["id"], changes)
+    except (SettingsError, ProvisioningError, ValueError) as exc:
+        return _provisioning_page(
+            request, app, edit=True, error=f"The settings were not saved: {exc}", form=form, status_code=400
+        )
+    await _commit(request)
+    raise web.HTTPSeeOther(f"{_base(request, app)}/provisioning?edit=1&done=saved")
+
+
+def _lifecycle(action: str, done: str):
+    async def handler(request: web.Request) -> web.StreamResponse:
+        app = _app(request)
+        try:
+            getattr(_entra(request).engine, action)(app["id"])
+        except ProvisioningError as exc:
+            return _provisioning_page(
+                request, app, edit=False, error=f"Could not {action} provisioning: {exc}.", status_code=409
+            )
+        await _commit(request)
+        raise web.HTTPSeeOther(f"{_base(request, app)}/provisioning?done={done}")
+
+    return handler
+
+
+async def provisioning_logs(request: web.Request) -> web.StreamResponse:
+    app = _app(request)
+    q = request.query
+    filters = {key: q.get(key, "").strip() for key in ("status", "action", "identity")}
+    error = None
+    try:
+        entries = _entra(request).logs.query(
+            app_id=app["id"],
+            status=filters["status"] or None,
+            action=filters["action"] or None,
+            identity=filters["identity"] or None,
+            limit=500,
+        )
+    except ValueError as exc:
+        entries, error = [], f"The filter is not valid: {exc}"
+    export = f"/_emulator/entra/apps/{quote(app['id'], safe='')}/provisioning/logs"
+    query = urlencode({k: v for k, v in filters.items() if v})
+    sep = "&" if query else ""
+    return page(
+        request,
+        "portal_logs.html",
+        _context(
+            request,
+            app,
+            "logs",
+            entries=entries,
+            filters=filters,
+            statuses=STATUSES,
+            actions=ACTIONS,
+            error=error,
+            json_href=f"{export}?{query}{sep}format=download",
+            csv_href=f"{export}?{query}{sep}format=csv",
+        ),
+        status=400 if error else 200,
+    )
+
+
+def add_portal_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/portal/", portal_home)
+    r.add_get("/portal", portal_home)
+    r.add_get("/portal/enterprise-apps", enterprise_apps)
+    r.add_get("/portal/apps/{app}/overview", overview)
+    r.add_get("/portal/apps/{app}/provisioning", provisioning)
+    r.add_post("/portal/apps/{app}/provisioning", provisioning_submit)
+    r.add_post("/portal/apps/{app}/provisioning/start", _lifecycle("start", "started"))
+    r.add_post("/portal/apps/{app}/provisioning/stop", _lifecycle("stop", "stopped"))
+    r.add_post("/portal/apps/{app}/provisioning/restart", _lifecycle("restart", "restarted"))
+    r.add_get("/portal/apps/{app}/provisioning/logs", provisioning_logs)
