@@ -1,7 +1,7 @@
 """The Entra admin portal's pages for an enterprise app, mounted under `/entra/portal/`:
-Enterprise applications, the app's Overview, and its Provisioning blade (welcome pane, the
-Provisioning Mode / Admin Credentials / Mappings pane, the status page with Start, Stop and
-Restart, and the provisioning logs).
+Enterprise applications, the app's Overview, Users and groups, Single sign-on, and its
+Provisioning blade (welcome pane, the Provisioning Mode / Admin Credentials / Mappings pane, the
+status page with Start, Stop and Restart, and the provisioning logs).
 
     GET  /portal/                                        -> Enterprise applications
     GET  /portal/enterprise-apps                         the list
@@ -10,6 +10,11 @@ Restart, and the provisioning logs).
     POST /portal/apps/{app}/provisioning                 Test Connection (op=test) or Save (op=save)
     POST /portal/apps/{app}/provisioning/{start|stop|restart}
     GET  /portal/apps/{app}/provisioning/logs            logs with status, action and identity filters
+    GET  /portal/apps/{app}/users                        Users and groups: the assignments
+    POST /portal/apps/{app}/users                        Add user/group (assign)
+    POST /portal/apps/{app}/users/remove                 Remove (unassign)
+    GET  /portal/apps/{app}/sso                          Single sign-on (SAML)
+    POST /portal/apps/{app}/sso                          save the Basic SAML Configuration
 
 Who may use them: the emulator has no Entra admin sign-in yet, so these pages are open to the
 local user; the emulator listens on 127.0.0.1 only. Every form post passes the CSRF middleware.
@@ -23,11 +28,13 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
+from emulator.clock import format_instant
 from emulator.entra.app import ENTRA, Entra
 from emulator.entra.directory import DirectoryError
 from emulator.entra.provisioning.engine import ProvisioningError
 from emulator.entra.provisioning.logs import ACTIONS, STATUSES
 from emulator.entra.provisioning.settings import SettingsError
+from emulator.entra.saml.settings import SamlSettingsError
 from emulator.web.templates import page
 
 STATUS_WORDS = {
@@ -231,6 +238,166 @@ async def provisioning_logs(request: web.Request) -> web.StreamResponse:
     )
 
 
+USERS_DONE = {"assigned": "Assignment added.", "removed": "Assignment removed."}
+
+
+def _users_page(request: web.Request, app: dict, *, error: str | None = None) -> web.Response:
+    """The Users and groups blade. A refused change is shown on the page with a 200, as the
+    portal shows it in a notice: a 4xx document would also be an error in the browser console."""
+    directory = _entra(request).directory
+    roles = {r["id"]: r.get("displayName") or r["value"] for r in app.get("appRoles", [])}
+    rows = []
+    for a in directory.assignments_of(app["id"]):
+        if a["principalType"] == "User":
+            found = directory.find_user(a["principalId"])
+            name = found["displayName"] if found else a["principalId"]
+            detail = found.get("userPrincipalName", "") if found else ""
+        else:
+            found = directory.find_group(a["principalId"])
+            name = found["displayName"] if found else a["principalId"]
+            detail = ""
+        rows.append(
+            {
+                "id": a["principalId"],
+                "name": name,
+                "detail": detail,
+                "type": a["principalType"],
+                "role": roles.get(a.get("appRoleId"), "Default Access"),
+            }
+        )
+    rows.sort(key=lambda r: (r["type"], r["name"].lower()))
+    assigned = {r["id"] for r in rows}
+    users = sorted(
+        (u for u in directory.list_users() if u["id"] not in assigned), key=lambda u: u["displayName"].lower()
+    )
+    groups = sorted(
+        (g for g in directory.list_groups() if g["id"] not in assigned),
+        key=lambda g: g["displayName"].lower(),
+    )
+    return page(
+        request,
+        "portal_users.html",
+        _context(
+            request,
+            app,
+            "users",
+            rows=rows,
+            users=users,
+            groups=groups,
+            roles=app.get("appRoles", []),
+            error=error,
+            done=USERS_DONE.get(request.query.get("done", "")),
+        ),
+    )
+
+
+async def users_and_groups(request: web.Request) -> web.StreamResponse:
+    return _users_page(request, _app(request))
+
+
+async def users_assign(request: web.Request) -> web.StreamResponse:
+    app = _app(request)
+    data = await request.post()
+    principal = str(data.get("principal", "")).strip()
+    role = str(data.get("role", "")).strip() or None
+    if not principal:
+        return _users_page(request, app, error="Select a user or group to assign.")
+    try:
+        _entra(request).directory.assign(app["id"], principal, role)
+    except DirectoryError as exc:
+        return _users_page(request, app, error=f"The assignment was not added: {exc}")
+    await _commit(request)
+    raise web.HTTPSeeOther(f"{_base(request, app)}/users?done=assigned")
+
+
+async def users_unassign(request: web.Request) -> web.StreamResponse:
+    app = _app(request)
+    data = await request.post()
+    principal = str(data.get("principal", "")).strip()
+    try:
+        _entra(request).directory.unassign(app["id"], principal)
+    except DirectoryError as exc:
+        return _users_page(request, app, error=f"The assignment was not removed: {exc}")
+    await _commit(request)
+    raise web.HTTPSeeOther(f"{_base(request, app)}/users?done=removed")
+
+
+def _sso_page(
+    request: web.Request,
+    app: dict,
+    *,
+    error: str | None = None,
+    form: dict | None = None,
+) -> web.Response:
+    """The Single sign-on blade; a refused save is shown on the page (200, see `_users_page`)."""
+    saml = _entra(request).saml
+    settings = saml.settings.get(app["id"]).to_json()
+    certificate = saml.keys.certificate
+    control = f"/_emulator/entra/apps/{quote(app['id'], safe='')}/saml/certificate"
+    values = {
+        "identifier": (settings["identifiers"] or [""])[0],
+        "replyUrl": (settings["replyUrls"] or [""])[0],
+        "signOnUrl": settings["signOnUrl"] or "",
+        "relayState": settings["relayState"] or "",
+        **(form or {}),
+    }
+    return page(
+        request,
+        "portal_sso.html",
+        _context(
+            request,
+            app,
+            "sso",
+            settings=settings,
+            values=values,
+            error=error,
+            done="Basic SAML Configuration saved." if request.query.get("done") == "saved" else None,
+            certificate={
+                "status": "Active",
+                "thumbprint": certificate.thumbprint,
+                "subject": certificate.subject,
+                "expiresOn": _when(format_instant(certificate.not_after)),
+            },
+            pem_href=f"{control}?format=pem",
+            base64_href=f"{control}?format=base64",
+            metadata_url=saml.metadata_url(None, app["appId"]),
+            entra={"loginUrl": saml.sso_url(), "identifier": saml.issuer, "logoutUrl": saml.sso_url()},
+        ),
+    )
+
+
+async def single_sign_on(request: web.Request) -> web.StreamResponse:
+    return _sso_page(request, _app(request))
+
+
+def _first(current: list[str], value: str) -> list[str]:
+    """The list with its first (default) entry replaced by `value`, or dropped when blank."""
+    rest = [v for v in current[1:] if v != value]
+    return [value, *rest] if value else rest
+
+
+async def single_sign_on_save(request: web.Request) -> web.StreamResponse:
+    app = _app(request)
+    saml = _entra(request).saml
+    data = await request.post()
+    form = {
+        key: str(data.get(key, "")).strip() for key in ("identifier", "replyUrl", "signOnUrl", "relayState")
+    }
+    current = saml.settings.get(app["id"]).to_json()
+    changes = {
+        "identifiers": _first(current["identifiers"], form["identifier"]),
+        "replyUrls": _first(current["replyUrls"], form["replyUrl"]),
+        "signOnUrl": form["signOnUrl"] or None,
+        "relayState": form["relayState"] or None,
+    }
+    try:
+        saml.settings.update(app["id"], changes)
+    except SamlSettingsError as exc:
+        return _sso_page(request, app, error=f"The configuration was not saved: {exc}", form=form)
+    await _commit(request)
+    raise web.HTTPSeeOther(f"{_base(request, app)}/sso?done=saved")
+
+
 def add_portal_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/portal/", portal_home)
@@ -243,3 +410,8 @@ def add_portal_routes(app: web.Application) -> None:
     r.add_post("/portal/apps/{app}/provisioning/stop", _lifecycle("stop", "stopped"))
     r.add_post("/portal/apps/{app}/provisioning/restart", _lifecycle("restart", "restarted"))
     r.add_get("/portal/apps/{app}/provisioning/logs", provisioning_logs)
+    r.add_get("/portal/apps/{app}/users", users_and_groups)
+    r.add_post("/portal/apps/{app}/users", users_assign)
+    r.add_post("/portal/apps/{app}/users/remove", users_unassign)
+    r.add_get("/portal/apps/{app}/sso", single_sign_on)
+    r.add_post("/portal/apps/{app}/sso", single_sign_on_save)

@@ -138,3 +138,87 @@ async def test_start_before_configuring_and_csrf_less_post(demo_server, page: Pa
         base,
     )
     await expect(page.get_by_role("alert")).to_contain_text("Automatic")
+
+
+async def open_app_page(page: Page, url: str, menu: str) -> None:
+    """Enterprise applications > the app > one entry of its side menu."""
+    await page.goto(f"{url}/entra/portal/enterprise-apps")
+    await page.get_by_role("link", name=APP).click()
+    await page.get_by_role("navigation", name=APP).get_by_role("link", name=menu, exact=True).click()
+
+
+async def test_users_and_groups_unassign_and_reassign(demo_server, page: Page, shots) -> None:
+    url = demo_server.url
+    errors = console_errors(page)
+    await open_app_page(page, url, "Users and groups")
+    await expect(page.get_by_role("heading", name=re.compile("Users and groups"))).to_be_visible()
+    rows = page.locator("[data-assignments] tbody tr")
+    patti = rows.filter(has_text="Patti Fernandez")
+    await expect(patti).to_have_count(1)
+    await expect(rows.filter(has_text="Data Engineering")).to_contain_text("Group")
+    await shots(page, "users-and-groups")
+
+    await page.get_by_role("button", name="Remove Patti Fernandez").click()
+    await expect(page.get_by_role("status")).to_contain_text("Assignment removed")
+    await expect(patti).to_have_count(0)
+    assignments = control(url, "GET", "/entra/apps/Starburst%20Galaxy/assignments")["assignments"]
+    patti_id = control(url, "GET", "/entra/users/PattiF@contoso.onmicrosoft.com")["id"]
+    assert patti_id not in {a["principalId"] for a in assignments}
+    await shots(page, "patti-removed")
+
+    await page.get_by_label("User or group").select_option(
+        label="Patti Fernandez (PattiF@contoso.onmicrosoft.com)"
+    )
+    await page.get_by_role("button", name="Assign").click()
+    await expect(page.get_by_role("status")).to_contain_text("Assignment added")
+    await expect(patti).to_contain_text("User")
+    await expect(patti).to_contain_text("Default Access")
+    assignments = control(url, "GET", "/entra/apps/Starburst%20Galaxy/assignments")["assignments"]
+    assert patti_id in {a["principalId"] for a in assignments}
+    await shots(page, "patti-reassigned")
+
+    # Assigning nothing explains what to do.
+    await page.evaluate("document.getElementById('principal').removeAttribute('required')")
+    await page.get_by_role("button", name="Assign").click()
+    await expect(page.get_by_role("alert")).to_contain_text("Select a user or group")
+    assert errors == [], errors
+
+
+async def test_single_sign_on_page(demo_server, page: Page, shots) -> None:
+    url = demo_server.url
+    errors = console_errors(page)
+    await open_app_page(page, url, "Single sign-on")
+    await expect(page.get_by_role("heading", name="Basic SAML Configuration")).to_be_visible()
+    await expect(page.locator("[data-claims]")).to_contain_text("user.userprincipalname")
+    await shots(page, "single-sign-on")
+
+    # Relay State, edited and saved.
+    await page.get_by_label("Relay State (Optional)").fill("/ui/home")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_role("status")).to_contain_text("saved")
+    await expect(page.get_by_label("Relay State (Optional)")).to_have_value("/ui/home")
+    saml = control(url, "GET", "/entra/apps/Starburst%20Galaxy/saml")
+    assert saml["relayState"] == "/ui/home"
+    await shots(page, "relay-state-saved")
+
+    # A Reply URL that is not a URL is refused with the reason, and nothing is saved.
+    before = saml["replyUrls"]
+    await page.get_by_label("Reply URL").fill("not a url")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_role("alert")).to_contain_text("not saved")
+    await expect(page.get_by_role("alert")).to_contain_text("http")
+    await expect(page.get_by_label("Reply URL")).to_have_value("not a url")
+    assert control(url, "GET", "/entra/apps/Starburst%20Galaxy/saml")["replyUrls"] == before
+    await shots(page, "reply-url-refused")
+
+    # The certificate downloads and the metadata answer.
+    thumbprint = saml["entra"]["certificate"]["thumbprint"]
+    await expect(page.locator("[data-field=thumbprint]")).to_have_text(thumbprint)
+    hrefs = await page.locator(".sso-card a[download]").evaluate_all("els => els.map(e => e.href)")
+    assert len(hrefs) == 3
+    for href in hrefs:
+        response = await page.request.get(href)
+        assert response.status == 200, href
+    pem = await (await page.request.get(hrefs[0])).text()
+    assert pem.startswith("-----BEGIN CERTIFICATE-----")
+    assert errors == [], errors
