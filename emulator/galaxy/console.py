@@ -120,44 +120,46 @@ def _users(request: web.Request, *, error: str | None, status: int) -> web.Respo
     )
 
 
-async def user_create(request: web.Request) -> web.Response:
+async def _change_direct_user(request: web.Request, what: str, done: str, change) -> web.Response:
+    """Apply `change(direct_users, email, form)` for the Users page's forms, then show the list
+    again with a notice, or with the reason the change was refused."""
     _admin(request)
     form = await request.post()
     email = _text(form, "email")
     try:
-        pages._sso(request).direct_users.add(
-            email, _text(form, "password"), display_name=_text(form, "displayName") or None
-        )
+        change(pages._sso(request).direct_users, email, form)
     except DirectUserError as exc:
-        return _users(request, error=f"The user could not be created: {exc}.", status=400)
+        return _users(request, error=f"The user could not be {what}: {exc}.", status=400)
     await _scim(request).commit()
-    return await _go(request, "/access/users", notice=f"Created {email}.")
+    return await _go(request, "/access/users", notice=f"{done} {email}.")
+
+
+async def user_create(request: web.Request) -> web.Response:
+    return await _change_direct_user(
+        request,
+        "created",
+        "Created",
+        lambda users, email, form: users.add(
+            email, _text(form, "password"), display_name=_text(form, "displayName") or None
+        ),
+    )
 
 
 async def user_edit(request: web.Request) -> web.Response:
-    _admin(request)
-    form = await request.post()
-    email = _text(form, "email")
-    try:
-        pages._sso(request).direct_users.update(
+    return await _change_direct_user(
+        request,
+        "changed",
+        "Saved",
+        lambda users, email, form: users.update(
             email, display_name=_text(form, "displayName"), password=_text(form, "password")
-        )
-    except DirectUserError as exc:
-        return _users(request, error=f"The user could not be changed: {exc}.", status=400)
-    await _scim(request).commit()
-    return await _go(request, "/access/users", notice=f"Saved {email}.")
+        ),
+    )
 
 
 async def user_delete(request: web.Request) -> web.Response:
-    _admin(request)
-    form = await request.post()
-    email = _text(form, "email")
-    try:
-        pages._sso(request).direct_users.remove(email)
-    except DirectUserError as exc:
-        return _users(request, error=f"The user could not be deleted: {exc}.", status=400)
-    await _scim(request).commit()
-    return await _go(request, "/access/users", notice=f"Deleted {email}.")
+    return await _change_direct_user(
+        request, "deleted", "Deleted", lambda users, email, form: users.remove(email)
+    )
 
 
 # -- Groups ----------------------------------------------------------------------------------------
