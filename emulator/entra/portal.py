@@ -15,6 +15,7 @@ status page with Start, Stop and Restart, and the provisioning logs).
     POST /portal/apps/{app}/users/remove                 Remove (unassign)
     GET  /portal/apps/{app}/sso                          Single sign-on (SAML)
     POST /portal/apps/{app}/sso                          save the Basic SAML Configuration
+    .../sso/claims                                       Attributes & Claims (emulator.entra.portal_claims)
 
 Who may use them: the emulator has no Entra admin sign-in yet, so these pages are open to the
 local user; the emulator listens on 127.0.0.1 only. Every form post passes the CSRF middleware.
@@ -49,6 +50,7 @@ DONE_WORDS = {
     "stopped": "Provisioning stopped.",
     "restarted": "Provisioning restarted: the next cycle is an initial cycle.",
     "saved": "Provisioning settings saved.",
+    "allowed": "Deletes allowed: the next cycle sends the deletions that were held back.",
 }
 
 
@@ -107,7 +109,7 @@ async def enterprise_apps(request: web.Request) -> web.StreamResponse:
     apps = sorted(_entra(request).directory.list_apps(), key=lambda a: a["displayName"].lower())
     mount = _mount(request)
     rows = [{"app": a, "href": f"{mount}/portal/apps/{quote(a['id'], safe='')}/overview"} for a in apps]
-    return page(request, "portal_apps.html", {"mount": mount, "rows": rows, "section": None, "app": None})
+    return page(request, "portal_apps.html", {"mount": mount, "rows": rows, "section": "apps", "app": None})
 
 
 async def overview(request: web.Request) -> web.StreamResponse:
@@ -176,6 +178,19 @@ async def provisioning_submit(request: web.Request) -> web.StreamResponse:
     changes: dict = {"mode": mode, "tenantUrl": tenant_url or None}
     if token:
         changes["secretToken"] = token
+    if data.get("settings") == "1":
+        form.update(_settings_form(data))
+        try:
+            changes.update(_settings_changes(form))
+        except SettingsError as exc:
+            return _provisioning_page(
+                request,
+                app,
+                edit=True,
+                error=f"The settings were not saved: {exc}",
+                form=form,
+                status_code=400,
+            )
     try:
         engine.configure(app["id"], changes)
     except (SettingsError, ProvisioningError, ValueError) as exc:
@@ -186,14 +201,37 @@ async def provisioning_submit(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"{_base(request, app)}/provisioning?edit=1&done=saved")
 
 
-def _lifecycle(action: str, done: str):
+def _settings_form(data) -> dict:
+    """The Settings section's fields as typed (an unticked checkbox is absent from a post)."""
+    return {
+        "scope": str(data.get("scope", "")),
+        "preventAccidentalDeletion": data.get("preventAccidentalDeletion") == "on",
+        "accidentalDeletionThreshold": str(data.get("accidentalDeletionThreshold", "")).strip(),
+    }
+
+
+def _settings_changes(form: dict) -> dict:
+    """The Settings section as engine settings; the engine validates the values themselves."""
+    threshold = form["accidentalDeletionThreshold"]
+    if not threshold.isdigit():
+        raise SettingsError("the accidental deletion threshold must be a whole number of at least 1")
+    return {
+        "scope": form["scope"],
+        "preventAccidentalDeletion": form["preventAccidentalDeletion"],
+        "accidentalDeletionThreshold": int(threshold),
+    }
+
+
+def _lifecycle(action: str, done: str, words: str):
+    """A status-page button: `words` names the action in a refusal ("Could not start provisioning")."""
+
     async def handler(request: web.Request) -> web.StreamResponse:
         app = _app(request)
         try:
             getattr(_entra(request).engine, action)(app["id"])
         except ProvisioningError as exc:
             return _provisioning_page(
-                request, app, edit=False, error=f"Could not {action} provisioning: {exc}.", status_code=409
+                request, app, edit=False, error=f"Could not {words}: {exc}.", status_code=409
             )
         await _commit(request)
         raise web.HTTPSeeOther(f"{_base(request, app)}/provisioning?done={done}")
@@ -216,6 +254,10 @@ async def provisioning_logs(request: web.Request) -> web.StreamResponse:
         )
     except ValueError as exc:
         entries, error = [], f"The filter is not valid: {exc}"
+    status_code = 400 if error else 200
+    selected = _log_entry(request, app, q.get("entry", ""))
+    if selected is None and q.get("entry"):
+        error, status_code = "That log entry does not exist (it may have expired); choose another row.", 404
     export = f"/_emulator/entra/apps/{quote(app['id'], safe='')}/provisioning/logs"
     query = urlencode({k: v for k, v in filters.items() if v})
     sep = "&" if query else ""
@@ -231,11 +273,24 @@ async def provisioning_logs(request: web.Request) -> web.StreamResponse:
             statuses=STATUSES,
             actions=ACTIONS,
             error=error,
+            selected=selected,
+            logs_href=f"{_base(request, app)}/provisioning/logs{'?' if query else ''}{query}",
+            row_href=f"{_base(request, app)}/provisioning/logs?{query}{sep}entry=",
             json_href=f"{export}?{query}{sep}format=download",
             csv_href=f"{export}?{query}{sep}format=csv",
         ),
-        status=400 if error else 200,
+        status=status_code,
     )
+
+
+def _log_entry(request: web.Request, app: dict, entry_id: str) -> dict | None:
+    """The entry the detail panel shows, if it is one of this app's."""
+    if not entry_id:
+        return None
+    entry = _entra(request).logs.get(entry_id)
+    if entry is None or entry["servicePrincipal"]["id"] != app["id"]:
+        return None
+    return entry
 
 
 USERS_DONE = {"assigned": "Assignment added.", "removed": "Assignment removed."}
@@ -406,12 +461,22 @@ def add_portal_routes(app: web.Application) -> None:
     r.add_get("/portal/apps/{app}/overview", overview)
     r.add_get("/portal/apps/{app}/provisioning", provisioning)
     r.add_post("/portal/apps/{app}/provisioning", provisioning_submit)
-    r.add_post("/portal/apps/{app}/provisioning/start", _lifecycle("start", "started"))
-    r.add_post("/portal/apps/{app}/provisioning/stop", _lifecycle("stop", "stopped"))
-    r.add_post("/portal/apps/{app}/provisioning/restart", _lifecycle("restart", "restarted"))
+    r.add_post("/portal/apps/{app}/provisioning/start", _lifecycle("start", "started", "start provisioning"))
+    r.add_post("/portal/apps/{app}/provisioning/stop", _lifecycle("stop", "stopped", "stop provisioning"))
+    r.add_post(
+        "/portal/apps/{app}/provisioning/restart", _lifecycle("restart", "restarted", "restart provisioning")
+    )
+    r.add_post(
+        "/portal/apps/{app}/provisioning/allow-deletes",
+        _lifecycle("allow_deletes", "allowed", "allow deletes"),
+    )
     r.add_get("/portal/apps/{app}/provisioning/logs", provisioning_logs)
     r.add_get("/portal/apps/{app}/users", users_and_groups)
     r.add_post("/portal/apps/{app}/users", users_assign)
     r.add_post("/portal/apps/{app}/users/remove", users_unassign)
     r.add_get("/portal/apps/{app}/sso", single_sign_on)
     r.add_post("/portal/apps/{app}/sso", single_sign_on_save)
+
+    from emulator.entra.portal_claims import add_claims_routes  # it imports this module's helpers
+
+    add_claims_routes(app)

@@ -59,7 +59,7 @@ async def test_entra_steps_configure_and_start_provisioning(demo_server, page: P
     await page.get_by_role("button", name="Save").click()
     await expect(page.get_by_role("status")).to_contain_text("saved")
     await expect(page.get_by_role("heading", name="Mappings")).to_be_visible()
-    await expect(page.locator(".mappings")).to_contain_text("userPrincipalName")
+    await expect(page.locator(".mappings")).to_contain_text("Provision Microsoft Entra ID Users")
     assert token not in await page.content()
     assert await page.get_by_label("Secret Token").input_value() == ""
     await shots(page, "saved-mappings")

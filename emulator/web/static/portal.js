@@ -1,0 +1,34 @@
+/* The Entra portal's small behaviours, vendored (no CDN): the Edit attribute pane shows only the
+   source field of the chosen mapping type; the log detail panel's tabs. Without scripts every
+   field and every tab stays visible and usable. */
+"use strict";
+(function () {
+  var type = document.querySelector("[data-mapping-type]");
+  if (type) {
+    var show = function () {
+      document.querySelectorAll("[data-when]").forEach(function (block) {
+        block.hidden = block.dataset.when !== type.value;
+      });
+    };
+    type.addEventListener("change", show);
+    show();
+  }
+  var tabs = document.querySelectorAll("[role=tab]");
+  var select = function (tab, focus) {
+    tabs.forEach(function (t) {
+      var on = t === tab;
+      t.setAttribute("aria-selected", on ? "true" : "false");
+      t.tabIndex = on ? 0 : -1;
+      document.getElementById(t.getAttribute("aria-controls")).hidden = !on;
+    });
+    if (focus) tab.focus();
+  };
+  tabs.forEach(function (tab, i) {
+    tab.addEventListener("click", function (event) { event.preventDefault(); select(tab, false); });
+    tab.addEventListener("keydown", function (event) {
+      var step = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
+      if (step) select(tabs[(i + step + tabs.length) % tabs.length], true);
+    });
+  });
+  if (tabs.length) select(tabs[0], false);
+})();
