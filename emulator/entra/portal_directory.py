@@ -1,0 +1,463 @@
+"""The Entra admin center's tenant pages for the mock directory, mounted under `/entra/portal/`:
+Users (All users, New user, Deleted users, a user's profile) and Groups (All groups, New group, a
+group's properties and members), so a person can change the tenant by clicking rather than by
+calling the control API.
+
+    GET  /portal/users[?q=]                       All users, searched by display name or UPN
+    GET  /portal/users/new                        the New user form
+    POST /portal/users/new                        create the user
+    GET  /portal/users/deleted                    Deleted users (soft-deleted, restorable for 30 days)
+    POST /portal/users/{user}/restore             Restore
+    POST /portal/users/{user}/purge               Delete permanently
+    GET  /portal/users/{user}                     the profile, sign-in state and groups
+    POST /portal/users/{user}                     save the profile
+    POST /portal/users/{user}/sign-in             Block sign-in (enabled=false) / Allow sign-in (true)
+    POST /portal/users/{user}/delete              Delete (soft)
+    GET  /portal/groups                           All groups
+    GET  /portal/groups/new                       the New group form
+    POST /portal/groups/new                       create the group with its first members
+    GET  /portal/groups/{group}                   properties and members
+    POST /portal/groups/{group}                   save the name and description
+    POST /portal/groups/{group}/delete            Delete (at once: groups are not restorable)
+    POST /portal/groups/{group}/members           Add members
+    POST /portal/groups/{group}/members/remove    Remove a member
+
+Like the enterprise-app pages these add no logic of their own: each write is the directory call
+the control API (emulator/control/entra_routes.py) makes for the same action, and a refusal of the
+directory is shown on the page (status 200, see `portal._users_page`), with what was typed kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from urllib.parse import quote
+
+from aiohttp import web
+
+from emulator.clock import format_instant, parse_instant
+from emulator.entra.directory import SOFT_DELETE_RETENTION, DirectoryError, EntraDirectory
+from emulator.entra.portal import _commit, _entra, _mount, _when
+from emulator.hashing import hash_password
+from emulator.web.templates import page
+
+# The profile fields the New user form and a user's profile show: (Graph name, the portal's label).
+PROFILE_FIELDS: tuple[tuple[str, str], ...] = (
+    ("displayName", "Display name"),
+    ("userPrincipalName", "User principal name"),
+    ("givenName", "First name"),
+    ("surname", "Last name"),
+    ("mail", "Email"),
+    ("jobTitle", "Job title"),
+    ("department", "Department"),
+    ("employeeId", "Employee ID"),
+    ("physicalDeliveryOfficeName", "Office location"),
+    ("city", "City"),
+    ("country", "Country or region"),
+    ("telephoneNumber", "Business phone"),
+    ("mobile", "Mobile phone"),
+)
+# Blanking these is sent as "" (which the directory refuses), never as None (which clears a field).
+REQUIRED_FIELDS = frozenset({"displayName", "userPrincipalName"})
+GROUP_FORM_FIELDS = ("displayName", "description")
+
+DONE_WORDS = {
+    "user-created": "User created.",
+    "user-saved": "Profile saved.",
+    "user-unchanged": "Nothing to save: no field was changed.",
+    "blocked": "Sign-in blocked: the user can no longer sign in.",
+    "allowed": "Sign-in allowed.",
+    "user-deleted": "User deleted. It can be restored from Deleted users for 30 days.",
+    "restored": "User restored: it is back in All users.",
+    "purged": "User deleted permanently.",
+    "group-created": "Group created.",
+    "group-saved": "Group saved.",
+    "group-unchanged": "Nothing to save: no field was changed.",
+    "group-deleted": "Group deleted.",
+    "member-added": "Member added.",
+    "member-removed": "Member removed.",
+}
+
+
+def _directory(request: web.Request) -> EntraDirectory:
+    return _entra(request).directory
+
+
+def _portal(request: web.Request) -> str:
+    return f"{_mount(request)}/portal"
+
+
+def _user_href(request: web.Request, object_id: str) -> str:
+    return f"{_portal(request)}/users/{quote(object_id, safe='')}"
+
+
+def _group_href(request: web.Request, object_id: str) -> str:
+    return f"{_portal(request)}/groups/{quote(object_id, safe='')}"
+
+
+def _by_name(docs: list[dict]) -> list[dict]:
+    return sorted(docs, key=lambda d: d["displayName"].lower())
+
+
+def _context(request: web.Request, section: str, **extra: object) -> dict:
+    """What every directory page needs: no app is selected, so portal_base shows the tenant menu."""
+    return {
+        "mount": _mount(request),
+        "portal": _portal(request),
+        "app": None,
+        "section": section,
+        "when": _when,
+        "done": DONE_WORDS.get(request.query.get("done", "")),
+        **extra,
+    }
+
+
+def _typed(data: Mapping[str, object], keys: tuple[str, ...]) -> dict[str, str]:
+    """The fields the form sent, trimmed; a field left out of the post is left out here too, so a
+    partial post never clears what it did not show."""
+    return {key: str(data[key]).strip() for key in keys if key in data}
+
+
+def _changes(current: dict, typed: dict[str, str], required: frozenset[str] = frozenset()) -> dict:
+    """The fields whose typed value differs from the stored one; a blanked optional field is None
+    (the directory's "clear this field")."""
+    return {
+        key: value if value or key in required else None
+        for key, value in typed.items()
+        if value != (current.get(key) or "")
+    }
+
+
+# -- users -----------------------------------------------------------------------------------------
+
+
+def _user(request: web.Request) -> dict:
+    try:
+        return _directory(request).user(request.match_info["user"])
+    except DirectoryError:
+        raise web.HTTPNotFound() from None
+
+
+def _purge_on(user: dict) -> str:
+    """When a soft-deleted user is purged for good (30 days of clock time after the delete)."""
+    return _when(format_instant(parse_instant(user["deletedDateTime"]) + SOFT_DELETE_RETENTION))
+
+
+async def users_list(request: web.Request) -> web.StreamResponse:
+    """All users (not the soft-deleted ones), searched by display name or user principal name."""
+    q = request.query.get("q", "").strip()
+    users = _directory(request).list_users()
+    needle = q.lower()
+    found = [
+        u for u in users if needle in u["displayName"].lower() or needle in u["userPrincipalName"].lower()
+    ]
+    rows = [{"user": u, "href": _user_href(request, u["id"])} for u in _by_name(found)]
+    return page(
+        request, "portal_dir_users.html", _context(request, "dir-users", rows=rows, q=q, total=len(users))
+    )
+
+
+def _new_user_page(request: web.Request, values: dict, error: str | None = None) -> web.Response:
+    context = _context(
+        request, "dir-users", fields=PROFILE_FIELDS, required=REQUIRED_FIELDS, values=values, error=error
+    )
+    return page(request, "portal_dir_user_new.html", context)
+
+
+async def user_new(request: web.Request) -> web.StreamResponse:
+    return _new_user_page(request, {})
+
+
+async def user_create(request: web.Request) -> web.StreamResponse:
+    """New user: the control API's create_user with the non-blank fields; a typed password is
+    stored as the emulator's password hash, as a scenario's `password` is."""
+    data = await request.post()
+    values = _typed(data, tuple(key for key, _ in PROFILE_FIELDS))
+    fields: dict = {key: value for key, value in values.items() if value}
+    password = str(data.get("password", ""))
+    if password:
+        fields["passwordHash"] = hash_password(password)
+    try:
+        user = _directory(request).create_user(fields)
+    except DirectoryError as exc:
+        return _new_user_page(request, values, error=f"The user was not created: {exc}")
+    await _commit(request)
+    raise web.HTTPSeeOther(f"{_user_href(request, user['id'])}?done=user-created")
+
+
+def _user_page(
+    request: web.Request, user: dict, *, error: str | None = None, typed: dict | None = None
+) -> web.Response:
+    directory = _directory(request)
+    values = {key: user.get(key) or "" for key, _ in PROFILE_FIELDS} | (typed or {})
+    groups = [
+        {"group": g, "href": _group_href(request, g["id"])} for g in _by_name(directory.groups_of(user["id"]))
+    ]
+    return page(
+        request,
+        "portal_dir_user.html",
+        _context(
+            request,
+            "dir-users",
+            user=user,
+            href=_user_href(request, user["id"]),
+            fields=PROFILE_FIELDS,
+            required=REQUIRED_FIELDS,
+            values=values,
+            groups=groups,
+            purge_on=_purge_on(user) if user.get("deletedDateTime") else None,
+            error=error,
+        ),
+    )
+
+
+async def user_detail(request: web.Request) -> web.StreamResponse:
+    return _user_page(request, _user(request))
+
+
+async def user_save(request: web.Request) -> web.StreamResponse:
+    """Save the profile: the control API's update_user with the fields that changed."""
+    user = _user(request)
+    typed = _typed(await request.post(), tuple(key for key, _ in PROFILE_FIELDS))
+    changes = _changes(user, typed, REQUIRED_FIELDS)
+    href = _user_href(request, user["id"])
+    if not changes:
+        raise web.HTTPSeeOther(f"{href}?done=user-unchanged")
+    try:
+        _directory(request).update_user(user["id"], changes)
+    except DirectoryError as exc:
+        return _user_page(request, user, error=f"The profile was not saved: {exc}", typed=typed)
+    await _commit(request)
+    raise web.HTTPSeeOther(f"{href}?done=user-saved")
+
+
+async def user_sign_in(request: web.Request) -> web.StreamResponse:
+    """Block sign-in (enabled=false) or Allow sign-in (enabled=true): accountEnabled."""
+    user = _user(request)
+    enabled = (await request.post()).get("enabled")
+    if enabled not in ("true", "false"):
+        return _user_page(request, user, error="Use Block sign-in or Allow sign-in.")
+    try:
+        _directory(request).set_enabled(user["id"], enabled == "true")
+    except DirectoryError as exc:
+        return _user_page(request, user, error=f"Sign-in was not changed: {exc}")
+    await _commit(request)
+    done = "allowed" if enabled == "true" else "blocked"
+    raise web.HTTPSeeOther(f"{_user_href(request, user['id'])}?done={done}")
+
+
+async def user_delete(request: web.Request) -> web.StreamResponse:
+    """Delete: the control API's soft delete, restorable from Deleted users for 30 days."""
+    user = _user(request)
+    try:
+        _directory(request).delete_user(user["id"])
+    except DirectoryError as exc:
+        return _user_page(request, user, error=f"The user was not deleted: {exc}")
+    await _commit(request)
+    raise web.HTTPSeeOther(f"{_portal(request)}/users?done=user-deleted")
+
+
+def _deleted_page(request: web.Request, error: str | None = None) -> web.Response:
+    deleted = [u for u in _directory(request).list_users(include_deleted=True) if u.get("deletedDateTime")]
+    rows = [
+        {"user": u, "href": _user_href(request, u["id"]), "purgeOn": _purge_on(u)} for u in _by_name(deleted)
+    ]
+    return page(request, "portal_dir_deleted.html", _context(request, "dir-users", rows=rows, error=error))
+
+
+async def users_deleted(request: web.Request) -> web.StreamResponse:
+    return _deleted_page(request)
+
+
+def _recycle(action: str, done: str, failed: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Restore or Delete permanently from Deleted users (restore_user / purge_user)."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        user = _user(request)
+        try:
+            getattr(_directory(request), action)(user["id"])
+        except DirectoryError as exc:
+            return _deleted_page(request, error=f"{failed}: {exc}")
+        await _commit(request)
+        raise web.HTTPSeeOther(f"{_portal(request)}/users/deleted?done={done}")
+
+    return handler
+
+
+# -- groups ----------------------------------------------------------------------------------------
+
+
+def _group(request: web.Request) -> dict:
+    try:
+        return _directory(request).group(request.match_info["group"])
+    except DirectoryError:
+        raise web.HTTPNotFound() from None
+
+
+def _groups_page(request: web.Request, error: str | None = None) -> web.Response:
+    rows = [
+        {"group": g, "href": _group_href(request, g["id"])}
+        for g in _by_name(_directory(request).list_groups())
+    ]
+    return page(request, "portal_dir_groups.html", _context(request, "dir-groups", rows=rows, error=error))
+
+
+async def groups_list(request: web.Request) -> web.StreamResponse:
+    return _groups_page(request)
+
+
+def _new_group_page(
+    request: web.Request, values: dict, members: list[str], error: str | None = None
+) -> web.Response:
+    users = _by_name(_directory(request).list_users())
+    context = _context(request, "dir-groups", values=values, members=members, users=users, error=error)
+    return page(request, "portal_dir_group_new.html", context)
+
+
+async def group_new(request: web.Request) -> web.StreamResponse:
+    return _new_group_page(request, {}, [])
+
+
+async def group_create(request: web.Request) -> web.StreamResponse:
+    """New group: the control API's create_group with its first members."""
+    data = await request.post()
+    values = _typed(data, GROUP_FORM_FIELDS)
+    members = [str(m) for m in data.getall("members", [])]
+    fields = {key: value for key, value in values.items() if value}
+    try:
+        group = _directory(request).create_group(fields, members)
+    except DirectoryError as exc:
+        return _new_group_page(request, values, members, error=f"The group was not created: {exc}")
+    await _commit(request)
+    raise web.HTTPSeeOther(f"{_group_href(request, group['id'])}?done=group-created")
+
+
+async def group_delete(request: web.Request) -> web.StreamResponse:
+    """Delete a group from All groups or its own page (delete_group: at once, not restorable)."""
+    group = _group(request)
+    try:
+        _directory(request).delete_group(group["id"])
+    except DirectoryError as exc:
+        return _groups_page(request, error=f"The group was not deleted: {exc}")
+    await _commit(request)
+    raise web.HTTPSeeOther(f"{_portal(request)}/groups?done=group-deleted")
+
+
+def _member_row(request: web.Request, directory: EntraDirectory, object_id: str) -> dict:
+    """A member as the Members list shows it: a user (with its UPN) or a nested group."""
+    user = directory.users.find_one("id", object_id)
+    if user is not None:
+        doc = user[1]
+        return {
+            "id": object_id,
+            "name": doc["displayName"],
+            "type": "User",
+            "detail": doc["userPrincipalName"],
+            "deleted": bool(doc.get("deletedDateTime")),
+            "href": _user_href(request, object_id),
+        }
+    group = directory.groups.find_one("id", object_id)
+    name = group[1]["displayName"] if group else object_id
+    return {
+        "id": object_id,
+        "name": name,
+        "type": "Group",
+        "detail": "",
+        "deleted": False,
+        "href": _group_href(request, object_id),
+    }
+
+
+def _group_page(
+    request: web.Request, group: dict, *, error: str | None = None, typed: dict | None = None
+) -> web.Response:
+    directory = _directory(request)
+    members = sorted(
+        (_member_row(request, directory, m) for m in group["members"]),
+        key=lambda r: (r["type"], r["name"].lower()),
+    )
+    taken = {*group["members"], group["id"]}
+    return page(
+        request,
+        "portal_dir_group.html",
+        _context(
+            request,
+            "dir-groups",
+            group=group,
+            href=_group_href(request, group["id"]),
+            values={key: group.get(key) or "" for key in GROUP_FORM_FIELDS} | (typed or {}),
+            members=members,
+            users=[u for u in _by_name(directory.list_users()) if u["id"] not in taken],
+            groups=[g for g in _by_name(directory.list_groups()) if g["id"] not in taken],
+            error=error,
+        ),
+    )
+
+
+async def group_detail(request: web.Request) -> web.StreamResponse:
+    return _group_page(request, _group(request))
+
+
+async def group_save(request: web.Request) -> web.StreamResponse:
+    """Save the name and description: the control API's update_group with what changed."""
+    group = _group(request)
+    typed = _typed(await request.post(), GROUP_FORM_FIELDS)
+    changes = _changes(group, typed, frozenset({"displayName"}))
+    href = _group_href(request, group["id"])
+    if not changes:
+        raise web.HTTPSeeOther(f"{href}?done=group-unchanged")
+    try:
+        _directory(request).update_group(group["id"], changes)
+    except DirectoryError as exc:
+        return _group_page(request, group, error=f"The group was not saved: {exc}", typed=typed)
+    await _commit(request)
+    raise web.HTTPSeeOther(f"{href}?done=group-saved")
+
+
+async def member_add(request: web.Request) -> web.StreamResponse:
+    """Add members: the control API's add_member with the user or group picked."""
+    group = _group(request)
+    member = str((await request.post()).get("member", "")).strip()
+    if not member:
+        return _group_page(request, group, error="Select a user or group to add.")
+    try:
+        _directory(request).add_member(group["id"], member)
+    except DirectoryError as exc:
+        return _group_page(request, group, error=f"The member was not added: {exc}")
+    await _commit(request)
+    raise web.HTTPSeeOther(f"{_group_href(request, group['id'])}?done=member-added")
+
+
+async def member_remove(request: web.Request) -> web.StreamResponse:
+    group = _group(request)
+    member = str((await request.post()).get("member", "")).strip()
+    try:
+        _directory(request).remove_member(group["id"], member)
+    except DirectoryError as exc:
+        return _group_page(request, group, error=f"The member was not removed: {exc}")
+    await _commit(request)
+    raise web.HTTPSeeOther(f"{_group_href(request, group['id'])}?done=member-removed")
+
+
+def add_directory_routes(app: web.Application) -> None:
+    """Mount the Users and Groups pages; the fixed paths come before the `{user}`/`{group}` ones."""
+    r = app.router
+    r.add_get("/portal/users", users_list)
+    r.add_get("/portal/users/new", user_new)
+    r.add_post("/portal/users/new", user_create)
+    r.add_get("/portal/users/deleted", users_deleted)
+    r.add_get("/portal/users/{user}", user_detail)
+    r.add_post("/portal/users/{user}", user_save)
+    r.add_post("/portal/users/{user}/sign-in", user_sign_in)
+    r.add_post("/portal/users/{user}/delete", user_delete)
+    r.add_post(
+        "/portal/users/{user}/restore", _recycle("restore_user", "restored", "The user was not restored")
+    )
+    r.add_post("/portal/users/{user}/purge", _recycle("purge_user", "purged", "The user was not deleted"))
+    r.add_get("/portal/groups", groups_list)
+    r.add_get("/portal/groups/new", group_new)
+    r.add_post("/portal/groups/new", group_create)
+    r.add_get("/portal/groups/{group}", group_detail)
+    r.add_post("/portal/groups/{group}", group_save)
+    r.add_post("/portal/groups/{group}/delete", group_delete)
+    r.add_post("/portal/groups/{group}/members", member_add)
+    r.add_post("/portal/groups/{group}/members/remove", member_remove)
