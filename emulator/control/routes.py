@@ -107,6 +107,16 @@ async def revoke_token(request: web.Request) -> web.Response:
     return web.json_response(revoked)
 
 
+async def regenerate_token(request: web.Request) -> web.Response:
+    """Revoke a live token and answer with its replacement (same name), shown this once."""
+    galaxy = _galaxy(request)
+    new = galaxy.tokens.regenerate(request.match_info["id"])
+    if new is None:
+        return json_error(404, f"no live token with id {request.match_info['id']!r}")
+    await galaxy.commit()
+    return web.json_response({**public_view(new.record), "token": new.secret}, status=201)
+
+
 @web.middleware
 async def json_errors(request: web.Request, handler) -> web.StreamResponse:
     """Unknown paths and wrong methods answer JSON too, never an HTML page."""
@@ -238,4 +248,5 @@ def create_control_app() -> web.Application:
     app.router.add_get("/tokens", list_tokens)
     app.router.add_post("/tokens", create_token)
     app.router.add_delete("/tokens/{id}", revoke_token)
+    app.router.add_post("/tokens/{id}/regenerate", regenerate_token)
     return app

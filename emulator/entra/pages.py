@@ -30,6 +30,8 @@ from aiohttp import web
 from emulator.clock import format_instant, parse_instant
 from emulator.entra.app import ENTRA
 from emulator.entra.portal import add_portal_routes
+from emulator.entra.portal_claims import add_claims_routes
+from emulator.entra.portal_directory import add_directory_routes
 from emulator.entra.portal_mappings import add_mapping_routes
 from emulator.entra.portal_on_demand import add_on_demand_routes
 from emulator.entra.saml.errors import (
@@ -658,7 +660,10 @@ def create_entra_app(mount: str) -> web.Application:
     r.add_post("/myapps/launch/{app}", launch)
     r.add_get("/logout", logout_page)
     r.add_post("/logout", logout)
+    # The blades after the portal's own pages: their modules import portal.py's helpers.
     add_portal_routes(app)
+    add_claims_routes(app)
+    add_directory_routes(app)
     add_mapping_routes(app)
     add_on_demand_routes(app)
     return app

@@ -476,9 +476,3 @@ def add_portal_routes(app: web.Application) -> None:
     r.add_post("/portal/apps/{app}/users/remove", users_unassign)
     r.add_get("/portal/apps/{app}/sso", single_sign_on)
     r.add_post("/portal/apps/{app}/sso", single_sign_on_save)
-    from emulator.entra.portal_directory import add_directory_routes  # it imports this module's helpers
-
-    add_directory_routes(app)
-    from emulator.entra.portal_claims import add_claims_routes  # it imports this module's helpers
-
-    add_claims_routes(app)

@@ -27,6 +27,7 @@ def add_console(app: web.Application) -> None:
     r.add_get("/access/sso/scim", scim_page, name="galaxy-scim")
     r.add_post("/access/sso/scim/tokens", token_create, name="galaxy-token-create")
     r.add_post("/access/sso/scim/tokens/revoke", token_revoke, name="galaxy-token-revoke")
+    r.add_post("/access/sso/scim/tokens/regenerate", token_regenerate, name="galaxy-token-regenerate")
     r.add_get("/access/requests", requests_page, name="galaxy-requests")
 
 
@@ -185,7 +186,11 @@ async def groups_page(request: web.Request) -> web.Response:
 
 
 def _scim_view(
-    request: web.Request, new_token: str | None = None, status: int = 200, error: str | None = None
+    request: web.Request,
+    new_token: str | None = None,
+    status: int = 200,
+    error: str | None = None,
+    notice: str | None = None,
 ) -> web.Response:
     scim_url = f"{request.scheme}://{request.host}{pages._mount(request)}{SCIM_PATH}"
     tokens = sorted(_scim(request).tokens.list(), key=lambda t: t["created"], reverse=True)
@@ -193,7 +198,13 @@ def _scim_view(
         request,
         "scim.html",
         "sso",
-        {"scim_url": scim_url, "tokens": tokens, "new_token": new_token, "error": error},
+        {
+            "scim_url": scim_url,
+            "tokens": tokens,
+            "new_token": new_token,
+            "error": error,
+            **({"notice": notice} if notice else {}),
+        },
         status=status,
     )
 
@@ -224,6 +235,23 @@ async def token_revoke(request: web.Request) -> web.Response:
         )
     await scim.commit()
     return await _go(request, "/access/sso/scim", notice="The token was revoked.")
+
+
+async def token_regenerate(request: web.Request) -> web.Response:
+    """Regenerate: the old token stops working now, the new one is shown once (as on create)."""
+    _admin(request)
+    form = await request.post()
+    scim = _scim(request)
+    token_id = _text(form, "id")
+    new = scim.tokens.regenerate(token_id)
+    if new is None:
+        return _scim_view(
+            request, status=404, error=f"No active token with the id {token_id!r}: nothing was regenerated."
+        )
+    await scim.commit()
+    return _scim_view(
+        request, new_token=new.secret, notice="The old token was revoked; this one replaces it."
+    )
 
 
 # -- Requests --------------------------------------------------------------------------------------

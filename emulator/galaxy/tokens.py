@@ -61,6 +61,17 @@ class TokenRegistry:
             self.table.put(doc_id, doc)
         return public_view(doc)
 
+    def regenerate(self, token_id: str) -> NewToken | None:
+        """A new secret under the same name, and the old one revoked: one click when a token
+        has leaked or been lost. The new token is written first, so a crash in between leaves
+        two valid tokens rather than none. None when there is no live token with that id."""
+        found = self.table.find_one("id", token_id)
+        if found is None or found[1]["revoked"] is not None:
+            return None
+        new = self.create(found[1]["name"])
+        self.revoke(token_id)
+        return new
+
     def check(self, presented: str) -> bool:
         """True when `presented` is the fixed token or a live one; every candidate is compared
         with `hmac.compare_digest`, and all of them are compared, so timing reveals nothing."""

@@ -118,9 +118,17 @@ async def test_console_walkthrough(demo_server, page: Page, shots) -> None:
     await expect(page.locator("#groups tbody tr[data-group]").first).to_be_visible()
     await shots(page, "groups")
 
-    # Revoke a token.
+    # Regenerate a token: the new one is shown once, the old one stops working.
     await page.get_by_role("link", name="Single sign-on").click()
     await page.get_by_role("link", name="Provision SCIM").click()
+    old_hint = await page.locator("#tokens tbody tr").first.locator("code").inner_text()
+    await page.locator("#tokens").get_by_role("button", name="Regenerate").first.click()
+    await expect(page.get_by_role("status")).to_contain_text("old token was revoked")
+    new_token = await page.locator("[data-new-token]").input_value()
+    assert not new_token.startswith(old_hint.rstrip("…"))
+    await expect(page.locator("#tokens")).to_contain_text("Revoked")
+    await shots(page, "token-regenerated")
+    # Revoke a token.
     await page.locator("#tokens").get_by_role("button", name="Revoke").first.click()
     await expect(page.get_by_role("status")).to_contain_text("revoked")
     await shots(page, "tokens")

@@ -133,7 +133,8 @@ async def test_a_bad_expression_is_refused_in_the_pane_and_nothing_is_saved(port
 async def test_add_a_constant_delete_a_row_and_disable_groups(portal: Portal) -> None:
     before = await portal.settings()
     page = await portal.post(
-        "/mappings/user", {**mapping_fields(type="constant", constant="Employee", target="userType"), "index": ""}
+        "/mappings/user",
+        {**mapping_fields(type="constant", constant="Employee", target="userType"), "index": ""},
     )
     assert "saved" in text_of(page, "status")
     after = (await portal.settings())["userMappings"]
@@ -249,7 +250,9 @@ async def test_provision_on_demand_refusals_are_notices(portal: Portal) -> None:
 
 
 async def test_log_detail_of_a_failure_has_troubleshooting(portal: Portal) -> None:
-    await portal.control.call("POST", "/galaxy/faults", {"method": "POST", "path": "/Users", "status": 409, "count": 1})
+    await portal.control.call(
+        "POST", "/galaxy/faults", {"method": "POST", "path": "/Users", "status": 409, "count": 1}
+    )
     await portal.control.call("POST", f"/entra/apps/{APP}/provisioning/start")
     await portal.control.run()
     entry = (await portal.control.logs(status="failure"))[0]

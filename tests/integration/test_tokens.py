@@ -59,3 +59,20 @@ async def test_tokens_never_appear_in_the_exchange_log(emulator: Running, scim: 
         text = await resp.text()
     assert "test-fixed-token" not in text and "Hunter2-secret" not in text
     assert "[redacted]" in text
+
+
+async def test_regenerate_replaces_a_token_under_its_name(emulator: Running) -> None:
+    old = await create_token(emulator, "Entra provisioning")
+    async with emulator.session.post(f"{emulator.url}/_emulator/tokens/{old['id']}/regenerate") as resp:
+        assert resp.status == 201
+        new = await resp.json()
+    assert new["name"] == "Entra provisioning" and new["id"] != old["id"]
+    assert (await emulator.scim(token=old["token"]).get("/Users")).status == 401
+    assert (await emulator.scim(token=new["token"]).get("/Users")).status == 200
+    # A revoked or unknown token cannot be regenerated, and nothing is created.
+    for token_id in (old["id"], "no-such-id"):
+        async with emulator.session.post(f"{emulator.url}/_emulator/tokens/{token_id}/regenerate") as resp:
+            assert resp.status == 404
+            assert "no live token" in (await resp.json())["error"]
+    async with emulator.session.get(f"{emulator.url}/_emulator/tokens") as resp:
+        assert len((await resp.json())["tokens"]) == 2
