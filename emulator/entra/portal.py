@@ -102,7 +102,29 @@ def _context(request: web.Request, app: dict, section: str, **extra) -> dict:
 
 
 async def portal_home(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPFound(f"{_mount(request)}/portal/enterprise-apps")
+    """The portal's Home with its Azure services row, where the seed's Entra steps begin."""
+    return page(request, "portal_home.html", {"mount": _mount(request), "section": "home", "app": None})
+
+
+async def portal_slash(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound(f"{_mount(request)}/portal/")
+
+
+async def tenant_overview(request: web.Request) -> web.StreamResponse:
+    """Microsoft Entra ID > Overview: the tenant's properties (the seed's usage note sends people
+    here for the Primary domain) and what it holds."""
+    directory = _entra(request).directory
+    tenant = directory.tenant
+    counts = {
+        "Users": len(directory.list_users()),
+        "Groups": len(directory.list_groups()),
+        "Enterprise applications": len(directory.list_apps()),
+    }
+    return page(
+        request,
+        "portal_tenant.html",
+        {"mount": _mount(request), "section": "tenant", "app": None, "tenant": tenant, "counts": counts},
+    )
 
 
 async def enterprise_apps(request: web.Request) -> web.StreamResponse:
@@ -456,7 +478,8 @@ async def single_sign_on_save(request: web.Request) -> web.StreamResponse:
 def add_portal_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/portal/", portal_home)
-    r.add_get("/portal", portal_home)
+    r.add_get("/portal", portal_slash)
+    r.add_get("/portal/entra-id", tenant_overview)
     r.add_get("/portal/enterprise-apps", enterprise_apps)
     r.add_get("/portal/apps/{app}/overview", overview)
     r.add_get("/portal/apps/{app}/provisioning", provisioning)

@@ -25,12 +25,11 @@ def groups(url: str) -> dict[str, dict]:
 
 
 async def open_tenant_page(page: Page, url: str, menu: str) -> None:
-    """Microsoft Entra ID > Users or Groups, from the tenant menu of Enterprise applications."""
+    """Home > Microsoft Entra ID > Users or Groups, from the tenant menu."""
     await page.goto(f"{url}/entra/portal/")
+    await page.get_by_role("link", name=re.compile("^Microsoft Entra ID")).click()
     nav = page.get_by_role("navigation", name="Microsoft Entra ID")
-    await expect(nav.get_by_role("link", name="Enterprise applications")).to_have_attribute(
-        "aria-current", "page"
-    )
+    await expect(nav.get_by_role("link", name="Overview")).to_have_attribute("aria-current", "page")
     await nav.get_by_role("link", name=menu, exact=True).click()
     await expect(nav.get_by_role("link", name=menu, exact=True)).to_have_attribute("aria-current", "page")
 

@@ -23,6 +23,13 @@ async def open_provisioning_pane(page: Page, url: str, shots) -> None:
     """Steps 3-7: Entra ID > Enterprise applications > the app > Provision User Accounts >
     Get started."""
     await page.goto(f"{url}/entra/portal/")
+    await page.get_by_role("link", name=re.compile("^Microsoft Entra ID")).click()
+    await expect(page.locator("[data-field=primary-domain]")).to_have_text("contoso.onmicrosoft.com")
+    await (
+        page.get_by_role("navigation", name="Microsoft Entra ID")
+        .get_by_role("link", name="Enterprise applications")
+        .click()
+    )
     await expect(page.get_by_role("heading", name=re.compile("Enterprise applications"))).to_be_visible()
     await shots(page, "enterprise-applications")
     await page.get_by_role("link", name=APP).click()

@@ -74,7 +74,7 @@ async def test_console_walkthrough(demo_server, page: Page, shots) -> None:
     edit = patti.get_by_role("menuitem", name="Edit user")
     await expect(edit).to_have_attribute("aria-disabled", "true")
     await expect(patti.get_by_role("menuitem", name="Delete user")).to_have_attribute(
-        "title", re.compile("managed by the identity provider")
+        "data-note", re.compile("managed by the identity provider")
     )
     await edit.hover()
     await shots(page, "sso-user-menu")
