@@ -265,4 +265,7 @@ async def test_the_seed_walkthrough_by_clicking(fresh_server, page: Page, shots)
     await expect(galaxy.locator("[data-signed-in]")).to_have_attribute("data-signed-in", ADMIN)
     await expect(galaxy.locator("[data-signed-in]")).to_have_attribute("data-method", re.compile("password"))
     await shots(galaxy, "d01-galaxy-direct-login")
+    # Every cookie the walk collected (sessions of both sides, CSRF) is HttpOnly and SameSite.
+    cookies = await galaxy.context.cookies()
+    assert cookies and all(c["httpOnly"] and c["sameSite"] in ("Lax", "Strict") for c in cookies), cookies
     assert errors == [], errors

@@ -1,5 +1,5 @@
 /* The Entra portal's small behaviours, vendored (no CDN): the Edit attribute pane shows only the
-   source field of the chosen mapping type; the log detail panel's tabs. Without scripts every
+   source field of the chosen mapping type; the log detail flyout's tabs, focus and Escape. Without scripts every
    field and every tab stays visible and usable. */
 "use strict";
 (function () {
@@ -31,4 +31,12 @@
     });
   });
   if (tabs.length) select(tabs[0], false);
+  // The log detail is a flyout over the table: focus goes to it, Escape closes it.
+  var detail = document.querySelector("[data-log-detail]");
+  if (detail) {
+    if (tabs.length) tabs[0].focus();
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") detail.querySelector(".close").click();
+    });
+  }
 })();
