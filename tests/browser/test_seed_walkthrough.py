@@ -4,7 +4,7 @@ minutes, as `scim-emulator serve` starts), Galaxy's Provision SCIM and Entra's P
 side by side in two tabs, Start provisioning, the details, Provision on demand, the logs, the
 provisioned users in Access > Users, then log out and back in with the Azure button, from My Apps,
 and with the direct email and password. Every step leaves a screenshot under
-test-artifacts/browser/test_seed_walkthrough/; no page may log a browser console error."""
+test-artifacts/browser/test_the_seed_walkthrough_by_clicking/; no page may log a browser console error."""
 
 from __future__ import annotations
 
