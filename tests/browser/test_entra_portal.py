@@ -44,6 +44,24 @@ async def open_provisioning_pane(page: Page, url: str, shots) -> None:
     await expect(page.get_by_label("Provisioning Mode")).to_be_visible()
 
 
+async def fill_credentials_test_and_save(page: Page, scim_url: str, token: str, shots) -> None:
+    """Seed steps 8-12 in the open Provisioning pane: Automatic, Tenant URL and Secret Token,
+    Test Connection (success), Save."""
+    await page.get_by_label("Provisioning Mode").select_option("Automatic")
+    await page.get_by_label("Tenant URL").fill(scim_url)
+    await page.get_by_label("Secret Token").fill(token)
+    await shots(page, "s08-10-provisioning-credentials")
+    await page.get_by_role("button", name="Test Connection").click()
+    notice = page.locator("[data-test-connection]")
+    await expect(notice).to_have_attribute("data-test-connection", "success")
+    await expect(notice).to_contain_text("authorized")
+    await shots(page, "s11-test-connection-success")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_role("status")).to_contain_text("saved")
+    await expect(page.get_by_role("heading", name="Mappings")).to_be_visible()
+    await shots(page, "s12-saved-mappings-appear")
+
+
 async def test_entra_steps_configure_and_start_provisioning(demo_server, page: Page, shots) -> None:
     url = demo_server.url
     errors = console_errors(page)
@@ -51,21 +69,8 @@ async def test_entra_steps_configure_and_start_provisioning(demo_server, page: P
     scim_url = f"{url}/galaxy/scim/v2"
 
     await open_provisioning_pane(page, url, shots)
-    # Steps 8-10: Automatic, the Galaxy SCIM URL and its token.
-    await page.get_by_label("Provisioning Mode").select_option("Automatic")
-    await page.get_by_label("Tenant URL").fill(scim_url)
-    await page.get_by_label("Secret Token").fill(token)
-    await shots(page, "provisioning-credentials")
-    # Step 11: Test Connection.
-    await page.get_by_role("button", name="Test Connection").click()
-    notice = page.locator("[data-test-connection]")
-    await expect(notice).to_have_attribute("data-test-connection", "success")
-    await expect(notice).to_contain_text("authorized")
-    await shots(page, "test-connection-success")
-    # Step 12: Save; the token is kept masked, and the Mappings appear.
-    await page.get_by_role("button", name="Save").click()
-    await expect(page.get_by_role("status")).to_contain_text("saved")
-    await expect(page.get_by_role("heading", name="Mappings")).to_be_visible()
+    await fill_credentials_test_and_save(page, scim_url, token, shots)
+    # The token is kept masked, and the Mappings appear.
     await expect(page.locator(".mappings")).to_contain_text("Provision Microsoft Entra ID Users")
     assert token not in await page.content()
     assert await page.get_by_label("Secret Token").input_value() == ""

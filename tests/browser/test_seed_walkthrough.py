@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, expect
 
+from tests.browser.test_entra_portal import fill_credentials_test_and_save
 from tests.browser.test_galaxy_console import ADMIN, admin_password
 from tests.browser.test_sso_in_chromium import PASSWORD, PATTI
 from tests.helpers import ServerProcess
@@ -110,23 +111,10 @@ async def test_the_seed_walkthrough_by_clicking(fresh_server, page: Page, shots)
     await shots(entra, "s06-provisioning-welcome")
     # Step 7: Get started.
     await entra.get_by_role("link", name="Get started").click()
-    # Steps 8-10: Automatic; the Tenant URL and Secret Token copied from Galaxy.
-    await entra.get_by_label("Provisioning Mode").select_option("Automatic")
-    await entra.get_by_label("Tenant URL").fill(scim_url)
-    await entra.get_by_label("Secret Token").fill(token)
-    await shots(entra, "s08-10-provisioning-credentials")
-    # Step 11: Test Connection succeeds.
-    await entra.get_by_role("button", name="Test Connection").click()
-    notice = entra.locator("[data-test-connection]")
-    await expect(notice).to_have_attribute("data-test-connection", "success")
-    await expect(notice).to_contain_text("authorized")
-    await shots(entra, "s11-test-connection-success")
-    # Step 12: Save.
-    await entra.get_by_role("button", name="Save").click()
-    await expect(entra.get_by_role("status")).to_contain_text("saved")
-    # Step 13: the Mappings appear; the user mappings, with Galaxy's userName matched first.
-    await expect(entra.get_by_role("heading", name="Mappings")).to_be_visible()
-    await shots(entra, "s12-saved-mappings-appear")
+    # Steps 8-12: Automatic; the Tenant URL and Secret Token copied from Galaxy; Test Connection
+    # succeeds ("authorized"); Save.
+    await fill_credentials_test_and_save(entra, scim_url, token, shots)
+    # Step 13: the Mappings appeared; the user mappings, with Galaxy's userName matched first.
     await entra.get_by_role("link", name="Provision Microsoft Entra ID Users").click()
     mappings = entra.locator("[data-mappings] tbody tr")
     await expect(mappings.filter(has_text="userPrincipalName").first).to_contain_text("userName")
