@@ -76,3 +76,22 @@ def token_revoke(data_dir: Path, token_id: str) -> None:
     if found is None:
         raise click.ClickException(f"no token with id {token_id!r}; see `scim-emulator token list`")
     click.echo(f"revoked {token_id}")
+
+
+@token.command("regenerate")
+@data_dir_option
+@click.argument("token_id")
+def token_regenerate(data_dir: Path, token_id: str) -> None:
+    """Replace the live token TOKEN_ID: print the new one (same name) alone on one line; the old
+    one gets 401 from now on."""
+
+    def offline(tokens: TokenRegistry) -> str | None:
+        new = tokens.regenerate(token_id)
+        return new.secret if new else None
+
+    secret = _with_tokens(
+        data_dir, offline, lambda remote: remote.call("POST", f"/tokens/{token_id}/regenerate")["token"]
+    )
+    if not secret:
+        raise click.ClickException(f"no live token with id {token_id!r}; see `scim-emulator token list`")
+    click.echo(secret)

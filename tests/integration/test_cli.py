@@ -86,13 +86,19 @@ def test_token_commands_work_without_a_server(tmp_path: Path) -> None:
     secret = created.stdout.strip()
     listed = json.loads(run_cli("token", "list", "--data-dir", data, "--json").stdout)
     assert [t["name"] for t in listed] == ["CI"] and secret not in json.dumps(listed)
-    assert run_cli("token", "revoke", listed[0]["id"], "--data-dir", data).returncode == 0
+    regenerated = run_cli("token", "regenerate", listed[0]["id"], "--data-dir", data)
+    assert regenerated.returncode == 0 and regenerated.stdout.count("\n") == 1
+    replacement = regenerated.stdout.strip()
+    assert replacement != secret
     again = json.loads(run_cli("token", "list", "--data-dir", data, "--json").stdout)
-    assert again[0]["revoked"]
+    assert [t["name"] for t in again] == ["CI", "CI"] and again[0]["revoked"] and not again[1]["revoked"]
+    assert run_cli("token", "revoke", again[1]["id"], "--data-dir", data).returncode == 0
     missing = run_cli("token", "revoke", "nope", "--data-dir", data)
     assert missing.returncode != 0 and "no token with id 'nope'" in missing.stderr
+    revoked = run_cli("token", "regenerate", again[0]["id"], "--data-dir", data)
+    assert revoked.returncode != 0 and "no live token" in revoked.stderr
     server = ServerProcess(tmp_path / "data")
-    assert scim_get(server.url, secret) == 401
+    assert scim_get(server.url, secret) == 401 and scim_get(server.url, replacement) == 401
     server.stop(signal.SIGTERM)
 
 
@@ -103,13 +109,20 @@ def test_token_commands_go_through_a_running_server(tmp_path: Path) -> None:
     assert created.returncode == 0, created.stderr
     secret = created.stdout.strip()
     assert scim_get(server.url, secret) == 200
-    token_id = json.loads(run_cli("token", "list", "--data-dir", str(data), "--json").stdout)[0]["id"]
+    first_id = json.loads(run_cli("token", "list", "--data-dir", str(data), "--json").stdout)[0]["id"]
+    regenerated = run_cli("token", "regenerate", first_id, "--data-dir", str(data))
+    assert regenerated.returncode == 0, regenerated.stderr
+    assert scim_get(server.url, secret) == 401
+    secret = regenerated.stdout.strip()
+    assert scim_get(server.url, secret) == 200
+    listed = json.loads(run_cli("token", "list", "--data-dir", str(data), "--json").stdout)
+    token_id = next(t["id"] for t in listed if not t["revoked"])
     assert run_cli("token", "revoke", token_id, "--data-dir", str(data)).returncode == 0
     assert scim_get(server.url, secret) == 401
     server.stop(signal.SIGTERM)
     assert server.proc.returncode == 0
     offline = json.loads(run_cli("token", "list", "--data-dir", str(data), "--json").stdout)
-    assert [t["id"] for t in offline if t["revoked"]] == [token_id]
+    assert {t["id"] for t in offline if t["revoked"]} == {first_id, token_id}
 
 
 def test_environment_twins_configure_serve(tmp_path: Path) -> None:
