@@ -25,6 +25,8 @@ API calls, and the log downloads are the control API's own exports.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
@@ -65,6 +67,32 @@ def _mount(request: web.Request) -> str:
 async def _commit(request: web.Request) -> None:
     """Wait until the change is in the journal, like every acknowledged write of the control API."""
     await _entra(request).directory.users.store.commit()
+
+
+T = TypeVar("T")
+
+
+async def write_and_go(
+    request: web.Request,
+    change: Callable[[], T],
+    refused: Callable[[Exception], web.StreamResponse],
+    done: str | Callable[[T], str],
+    errors: tuple[type[Exception], ...] = (DirectoryError,),
+) -> web.StreamResponse:
+    """Every portal form post's write, in one place so that all of them behave alike.
+
+    `change()` is the same call the control API makes. A refusal (one of `errors`) has written
+    nothing, so the page is shown again by `refused(exc)` with the reason and what was typed.
+    Otherwise the write is acknowledged only once it is in the journal, as the control API's
+    writes are, and the browser is sent on (303) to `done`, the page with its `?done=` notice;
+    `done` may be a function of what `change()` returned, for a page naming what was created.
+    """
+    try:
+        result = change()
+    except errors as exc:
+        return refused(exc)
+    await _commit(request)
+    raise web.HTTPSeeOther(done(result) if callable(done) else done)
 
 
 def _app(request: web.Request) -> dict:
@@ -200,27 +228,24 @@ async def provisioning_submit(request: web.Request) -> web.StreamResponse:
     changes: dict = {"mode": mode, "tenantUrl": tenant_url or None}
     if token:
         changes["secretToken"] = token
+
+    def refused(exc: Exception) -> web.Response:
+        error = f"The settings were not saved: {exc}"
+        return _provisioning_page(request, app, edit=True, error=error, form=form, status_code=400)
+
     if data.get("settings") == "1":
         form.update(_settings_form(data))
         try:
             changes.update(_settings_changes(form))
         except SettingsError as exc:
-            return _provisioning_page(
-                request,
-                app,
-                edit=True,
-                error=f"The settings were not saved: {exc}",
-                form=form,
-                status_code=400,
-            )
-    try:
-        engine.configure(app["id"], changes)
-    except (SettingsError, ProvisioningError, ValueError) as exc:
-        return _provisioning_page(
-            request, app, edit=True, error=f"The settings were not saved: {exc}", form=form, status_code=400
-        )
-    await _commit(request)
-    raise web.HTTPSeeOther(f"{_base(request, app)}/provisioning?edit=1&done=saved")
+            return refused(exc)
+    return await write_and_go(
+        request,
+        lambda: engine.configure(app["id"], changes),
+        refused,
+        f"{_base(request, app)}/provisioning?edit=1&done=saved",
+        errors=(SettingsError, ProvisioningError, ValueError),
+    )
 
 
 def _settings_form(data) -> dict:
@@ -249,14 +274,15 @@ def _lifecycle(action: str, done: str, words: str):
 
     async def handler(request: web.Request) -> web.StreamResponse:
         app = _app(request)
-        try:
-            getattr(_entra(request).engine, action)(app["id"])
-        except ProvisioningError as exc:
-            return _provisioning_page(
+        return await write_and_go(
+            request,
+            lambda: getattr(_entra(request).engine, action)(app["id"]),
+            lambda exc: _provisioning_page(
                 request, app, edit=False, error=f"Could not {words}: {exc}.", status_code=409
-            )
-        await _commit(request)
-        raise web.HTTPSeeOther(f"{_base(request, app)}/provisioning?done={done}")
+            ),
+            f"{_base(request, app)}/provisioning?done={done}",
+            errors=(ProvisioningError,),
+        )
 
     return handler
 
@@ -379,24 +405,24 @@ async def users_assign(request: web.Request) -> web.StreamResponse:
     role = str(data.get("role", "")).strip() or None
     if not principal:
         return _users_page(request, app, error="Select a user or group to assign.")
-    try:
-        _entra(request).directory.assign(app["id"], principal, role)
-    except DirectoryError as exc:
-        return _users_page(request, app, error=f"The assignment was not added: {exc}")
-    await _commit(request)
-    raise web.HTTPSeeOther(f"{_base(request, app)}/users?done=assigned")
+    return await write_and_go(
+        request,
+        lambda: _entra(request).directory.assign(app["id"], principal, role),
+        lambda exc: _users_page(request, app, error=f"The assignment was not added: {exc}"),
+        f"{_base(request, app)}/users?done=assigned",
+    )
 
 
 async def users_unassign(request: web.Request) -> web.StreamResponse:
     app = _app(request)
     data = await request.post()
     principal = str(data.get("principal", "")).strip()
-    try:
-        _entra(request).directory.unassign(app["id"], principal)
-    except DirectoryError as exc:
-        return _users_page(request, app, error=f"The assignment was not removed: {exc}")
-    await _commit(request)
-    raise web.HTTPSeeOther(f"{_base(request, app)}/users?done=removed")
+    return await write_and_go(
+        request,
+        lambda: _entra(request).directory.unassign(app["id"], principal),
+        lambda exc: _users_page(request, app, error=f"The assignment was not removed: {exc}"),
+        f"{_base(request, app)}/users?done=removed",
+    )
 
 
 def _sso_page(
@@ -467,12 +493,13 @@ async def single_sign_on_save(request: web.Request) -> web.StreamResponse:
         "signOnUrl": form["signOnUrl"] or None,
         "relayState": form["relayState"] or None,
     }
-    try:
-        saml.settings.update(app["id"], changes)
-    except SamlSettingsError as exc:
-        return _sso_page(request, app, error=f"The configuration was not saved: {exc}", form=form)
-    await _commit(request)
-    raise web.HTTPSeeOther(f"{_base(request, app)}/sso?done=saved")
+    return await write_and_go(
+        request,
+        lambda: saml.settings.update(app["id"], changes),
+        lambda exc: _sso_page(request, app, error=f"The configuration was not saved: {exc}", form=form),
+        f"{_base(request, app)}/sso?done=saved",
+        errors=(SamlSettingsError,),
+    )
 
 
 def add_portal_routes(app: web.Application) -> None:

@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from emulator.entra.portal import _app, _base, _commit, _context, _entra
+from emulator.entra.portal import _app, _base, _context, _entra, write_and_go
 from emulator.entra.saml.settings import (
     ALWAYS_ADDED_CLAIMS,
     GROUPS_CLAIM_OPTIONS,
@@ -141,13 +141,18 @@ async def _save(
 ) -> web.StreamResponse:
     """Apply `changes` as the control API would; on success commit and 303 to the page with the
     `done` notice, otherwise show the page again with the reason and what was typed."""
-    try:
-        _entra(request).saml.settings.update(app["id"], changes)
-    except SamlSettingsError as exc:
+
+    def shown(exc: Exception) -> web.Response:
         reason = _CLAIM_FIELD.sub(lambda m: _FIELD_WORDS[m.group(1)], str(exc))
         return _claims_page(request, app, pane=pane, form=form, error=f"{refused}: {reason}")
-    await _commit(request)
-    raise web.HTTPSeeOther(f"{_base(request, app)}/sso/claims?done={done}")
+
+    return await write_and_go(
+        request,
+        lambda: _entra(request).saml.settings.update(app["id"], changes),
+        shown,
+        f"{_base(request, app)}/sso/claims?done={done}",
+        errors=(SamlSettingsError,),
+    )
 
 
 async def _fields(request: web.Request, *names: str) -> dict[str, str]:

@@ -36,7 +36,7 @@ from aiohttp import web
 
 from emulator.clock import format_instant, parse_instant
 from emulator.entra.directory import SOFT_DELETE_RETENTION, DirectoryError, EntraDirectory
-from emulator.entra.portal import _commit, _entra, _mount, _when
+from emulator.entra.portal import _entra, _mount, _when, write_and_go
 from emulator.hashing import hash_password
 from emulator.web.templates import page
 
@@ -58,6 +58,7 @@ PROFILE_FIELDS: tuple[tuple[str, str], ...] = (
 )
 # Blanking these is sent as "" (which the directory refuses), never as None (which clears a field).
 REQUIRED_FIELDS = frozenset({"displayName", "userPrincipalName"})
+PROFILE_KEYS = tuple(key for key, _ in PROFILE_FIELDS)
 GROUP_FORM_FIELDS = ("displayName", "description")
 
 DONE_WORDS = {
@@ -171,17 +172,17 @@ async def user_create(request: web.Request) -> web.StreamResponse:
     """New user: the control API's create_user with the non-blank fields; a typed password is
     stored as the emulator's password hash, as a scenario's `password` is."""
     data = await request.post()
-    values = _typed(data, tuple(key for key, _ in PROFILE_FIELDS))
+    values = _typed(data, PROFILE_KEYS)
     fields: dict = {key: value for key, value in values.items() if value}
     password = str(data.get("password", ""))
     if password:
         fields["passwordHash"] = hash_password(password)
-    try:
-        user = _directory(request).create_user(fields)
-    except DirectoryError as exc:
-        return _new_user_page(request, values, error=f"The user was not created: {exc}")
-    await _commit(request)
-    raise web.HTTPSeeOther(f"{_user_href(request, user['id'])}?done=user-created")
+    return await write_and_go(
+        request,
+        lambda: _directory(request).create_user(fields),
+        lambda exc: _new_user_page(request, values, error=f"The user was not created: {exc}"),
+        lambda user: f"{_user_href(request, user['id'])}?done=user-created",
+    )
 
 
 def _user_page(
@@ -214,46 +215,30 @@ async def user_detail(request: web.Request) -> web.StreamResponse:
     return _user_page(request, _user(request))
 
 
-async def user_save(request: web.Request) -> web.StreamResponse:
-    """Save the profile: the control API's update_user with the fields that changed."""
-    user = _user(request)
-    typed = _typed(await request.post(), tuple(key for key, _ in PROFILE_FIELDS))
-    changes = _changes(user, typed, REQUIRED_FIELDS)
-    href = _user_href(request, user["id"])
-    if not changes:
-        raise web.HTTPSeeOther(f"{href}?done=user-unchanged")
-    try:
-        _directory(request).update_user(user["id"], changes)
-    except DirectoryError as exc:
-        return _user_page(request, user, error=f"The profile was not saved: {exc}", typed=typed)
-    await _commit(request)
-    raise web.HTTPSeeOther(f"{href}?done=user-saved")
-
-
 async def user_sign_in(request: web.Request) -> web.StreamResponse:
     """Block sign-in (enabled=false) or Allow sign-in (enabled=true): accountEnabled."""
     user = _user(request)
     enabled = (await request.post()).get("enabled")
     if enabled not in ("true", "false"):
         return _user_page(request, user, error="Use Block sign-in or Allow sign-in.")
-    try:
-        _directory(request).set_enabled(user["id"], enabled == "true")
-    except DirectoryError as exc:
-        return _user_page(request, user, error=f"Sign-in was not changed: {exc}")
-    await _commit(request)
     done = "allowed" if enabled == "true" else "blocked"
-    raise web.HTTPSeeOther(f"{_user_href(request, user['id'])}?done={done}")
+    return await write_and_go(
+        request,
+        lambda: _directory(request).set_enabled(user["id"], enabled == "true"),
+        lambda exc: _user_page(request, user, error=f"Sign-in was not changed: {exc}"),
+        f"{_user_href(request, user['id'])}?done={done}",
+    )
 
 
 async def user_delete(request: web.Request) -> web.StreamResponse:
     """Delete: the control API's soft delete, restorable from Deleted users for 30 days."""
     user = _user(request)
-    try:
-        _directory(request).delete_user(user["id"])
-    except DirectoryError as exc:
-        return _user_page(request, user, error=f"The user was not deleted: {exc}")
-    await _commit(request)
-    raise web.HTTPSeeOther(f"{_portal(request)}/users?done=user-deleted")
+    return await write_and_go(
+        request,
+        lambda: _directory(request).delete_user(user["id"]),
+        lambda exc: _user_page(request, user, error=f"The user was not deleted: {exc}"),
+        f"{_portal(request)}/users?done=user-deleted",
+    )
 
 
 def _deleted_page(request: web.Request, error: str | None = None) -> web.Response:
@@ -273,12 +258,12 @@ def _recycle(action: str, done: str, failed: str) -> Callable[[web.Request], Awa
 
     async def handler(request: web.Request) -> web.StreamResponse:
         user = _user(request)
-        try:
-            getattr(_directory(request), action)(user["id"])
-        except DirectoryError as exc:
-            return _deleted_page(request, error=f"{failed}: {exc}")
-        await _commit(request)
-        raise web.HTTPSeeOther(f"{_portal(request)}/users/deleted?done={done}")
+        return await write_and_go(
+            request,
+            lambda: getattr(_directory(request), action)(user["id"]),
+            lambda exc: _deleted_page(request, error=f"{failed}: {exc}"),
+            f"{_portal(request)}/users/deleted?done={done}",
+        )
 
     return handler
 
@@ -323,23 +308,23 @@ async def group_create(request: web.Request) -> web.StreamResponse:
     values = _typed(data, GROUP_FORM_FIELDS)
     members = [str(m) for m in data.getall("members", [])]
     fields = {key: value for key, value in values.items() if value}
-    try:
-        group = _directory(request).create_group(fields, members)
-    except DirectoryError as exc:
-        return _new_group_page(request, values, members, error=f"The group was not created: {exc}")
-    await _commit(request)
-    raise web.HTTPSeeOther(f"{_group_href(request, group['id'])}?done=group-created")
+    return await write_and_go(
+        request,
+        lambda: _directory(request).create_group(fields, members),
+        lambda exc: _new_group_page(request, values, members, error=f"The group was not created: {exc}"),
+        lambda group: f"{_group_href(request, group['id'])}?done=group-created",
+    )
 
 
 async def group_delete(request: web.Request) -> web.StreamResponse:
     """Delete a group from All groups or its own page (delete_group: at once, not restorable)."""
     group = _group(request)
-    try:
-        _directory(request).delete_group(group["id"])
-    except DirectoryError as exc:
-        return _groups_page(request, error=f"The group was not deleted: {exc}")
-    await _commit(request)
-    raise web.HTTPSeeOther(f"{_portal(request)}/groups?done=group-deleted")
+    return await write_and_go(
+        request,
+        lambda: _directory(request).delete_group(group["id"]),
+        lambda exc: _groups_page(request, error=f"The group was not deleted: {exc}"),
+        f"{_portal(request)}/groups?done=group-deleted",
+    )
 
 
 def _member_row(request: web.Request, directory: EntraDirectory, object_id: str) -> dict:
@@ -397,45 +382,59 @@ async def group_detail(request: web.Request) -> web.StreamResponse:
     return _group_page(request, _group(request))
 
 
-async def group_save(request: web.Request) -> web.StreamResponse:
-    """Save the name and description: the control API's update_group with what changed."""
-    group = _group(request)
-    typed = _typed(await request.post(), GROUP_FORM_FIELDS)
-    changes = _changes(group, typed, frozenset({"displayName"}))
-    href = _group_href(request, group["id"])
-    if not changes:
-        raise web.HTTPSeeOther(f"{href}?done=group-unchanged")
-    try:
-        _directory(request).update_group(group["id"], changes)
-    except DirectoryError as exc:
-        return _group_page(request, group, error=f"The group was not saved: {exc}", typed=typed)
-    await _commit(request)
-    raise web.HTTPSeeOther(f"{href}?done=group-saved")
-
-
 async def member_add(request: web.Request) -> web.StreamResponse:
     """Add members: the control API's add_member with the user or group picked."""
     group = _group(request)
     member = str((await request.post()).get("member", "")).strip()
     if not member:
         return _group_page(request, group, error="Select a user or group to add.")
-    try:
-        _directory(request).add_member(group["id"], member)
-    except DirectoryError as exc:
-        return _group_page(request, group, error=f"The member was not added: {exc}")
-    await _commit(request)
-    raise web.HTTPSeeOther(f"{_group_href(request, group['id'])}?done=member-added")
+    return await write_and_go(
+        request,
+        lambda: _directory(request).add_member(group["id"], member),
+        lambda exc: _group_page(request, group, error=f"The member was not added: {exc}"),
+        f"{_group_href(request, group['id'])}?done=member-added",
+    )
 
 
 async def member_remove(request: web.Request) -> web.StreamResponse:
     group = _group(request)
     member = str((await request.post()).get("member", "")).strip()
-    try:
-        _directory(request).remove_member(group["id"], member)
-    except DirectoryError as exc:
-        return _group_page(request, group, error=f"The member was not removed: {exc}")
-    await _commit(request)
-    raise web.HTTPSeeOther(f"{_group_href(request, group['id'])}?done=member-removed")
+    return await write_and_go(
+        request,
+        lambda: _directory(request).remove_member(group["id"], member),
+        lambda exc: _group_page(request, group, error=f"The member was not removed: {exc}"),
+        f"{_group_href(request, group['id'])}?done=member-removed",
+    )
+
+
+# -- both ------------------------------------------------------------------------------------------
+
+
+def _save_changes(
+    kind: str, keys: tuple[str, ...], required: frozenset[str], refusal: str
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Save a user's profile or a group's name and description (`kind` "user" or "group"): the
+    control API's update_user / update_group with only the fields that changed; when none did,
+    nothing is written and the page says so."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        find, href_of, shown = (
+            (_user, _user_href, _user_page) if kind == "user" else (_group, _group_href, _group_page)
+        )
+        doc = find(request)
+        typed = _typed(await request.post(), keys)
+        changes = _changes(doc, typed, required)
+        href = href_of(request, doc["id"])
+        if not changes:
+            raise web.HTTPSeeOther(f"{href}?done={kind}-unchanged")
+        return await write_and_go(
+            request,
+            lambda: getattr(_directory(request), f"update_{kind}")(doc["id"], changes),
+            lambda exc: shown(request, doc, error=f"{refusal}: {exc}", typed=typed),
+            f"{href}?done={kind}-saved",
+        )
+
+    return handler
 
 
 def add_directory_routes(app: web.Application) -> None:
@@ -446,7 +445,10 @@ def add_directory_routes(app: web.Application) -> None:
     r.add_post("/portal/users/new", user_create)
     r.add_get("/portal/users/deleted", users_deleted)
     r.add_get("/portal/users/{user}", user_detail)
-    r.add_post("/portal/users/{user}", user_save)
+    r.add_post(
+        "/portal/users/{user}",
+        _save_changes("user", PROFILE_KEYS, REQUIRED_FIELDS, "The profile was not saved"),
+    )
     r.add_post("/portal/users/{user}/sign-in", user_sign_in)
     r.add_post("/portal/users/{user}/delete", user_delete)
     r.add_post(
@@ -457,7 +459,10 @@ def add_directory_routes(app: web.Application) -> None:
     r.add_get("/portal/groups/new", group_new)
     r.add_post("/portal/groups/new", group_create)
     r.add_get("/portal/groups/{group}", group_detail)
-    r.add_post("/portal/groups/{group}", group_save)
+    r.add_post(
+        "/portal/groups/{group}",
+        _save_changes("group", GROUP_FORM_FIELDS, frozenset({"displayName"}), "The group was not saved"),
+    )
     r.add_post("/portal/groups/{group}/delete", group_delete)
     r.add_post("/portal/groups/{group}/members", member_add)
     r.add_post("/portal/groups/{group}/members/remove", member_remove)

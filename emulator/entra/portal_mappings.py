@@ -17,11 +17,12 @@ the typed row with the planner's own view of the source object.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
 
-from emulator.entra.portal import _app, _base, _commit, _context, _entra
+from emulator.entra.portal import _app, _base, _commit, _context, _entra, write_and_go
 from emulator.entra.provisioning.mappings import (
     APPLY_ON,
     GROUP_SOURCE_ATTRIBUTES,
@@ -238,52 +239,74 @@ def _test(request: web.Request, app: dict, kind_name: str, mapping: dict, object
     return {"object": obj["displayName"], "objectId": obj["id"], "value": value, "target": built.target}
 
 
+async def _save_rows(
+    request: web.Request,
+    app: dict,
+    rows: list[dict],
+    refused: Callable[[Exception], web.StreamResponse],
+    done: str,
+    errors: tuple[type[Exception], ...],
+) -> web.StreamResponse:
+    """Store this page's rows through the engine's `configure`, as the control API does, so its
+    validation (and the initial cycle a changed mapping forces) applies; then the `done` notice."""
+    name, kind = _kind(request)
+    return await write_and_go(
+        request,
+        lambda: _entra(request).engine.configure(app["id"], {kind.mappings_key: rows}),
+        refused,
+        f"{_base(request, app)}/provisioning/mappings/{name}?done={done}",
+        errors=errors,
+    )
+
+
 async def mapping_submit(request: web.Request) -> web.StreamResponse:
     """Save the Edit attribute pane, or test it without saving."""
     app = _app(request)
     name, kind = _kind(request)
-    engine = _entra(request).engine
     data = await request.post()
-    rows = list(engine.settings(app["id"])[kind.mappings_key])
+    rows = list(_entra(request).engine.settings(app["id"])[kind.mappings_key])
     editing = str(data.get("index", ""))
     index = _index(editing, rows)
     form = _posted_form(data)
-    try:
-        mapping = _form_mapping(form)
-        if data.get("op") == "test":
-            tested = _test(request, app, name, mapping, str(data.get("testObject", "")))
-            return _mapping_page(request, app, editing=editing or "new", form=form, tested=tested)
-        if index is None:
-            rows.append(mapping)
-        else:
-            rows[index] = mapping
-        engine.configure(app["id"], {kind.mappings_key: rows})
-    except (SettingsError, MappingError) as exc:
+
+    def refused(exc: Exception) -> web.Response:
         message = exc.message if isinstance(exc, MappingError) else str(exc)
         field = f" ({exc.field})" if isinstance(exc, MappingError) else ""
         return _mapping_page(
             request, app, editing=editing or "new", form=form, error=f"Not saved{field}: {message}"
         )
-    await _commit(request)
-    raise web.HTTPSeeOther(f"{_base(request, app)}/provisioning/mappings/{name}?done=saved")
+
+    try:
+        mapping = _form_mapping(form)
+        if data.get("op") == "test":
+            tested = _test(request, app, name, mapping, str(data.get("testObject", "")))
+            return _mapping_page(request, app, editing=editing or "new", form=form, tested=tested)
+    except (SettingsError, MappingError) as exc:
+        return refused(exc)
+    if index is None:
+        rows.append(mapping)
+    else:
+        rows[index] = mapping
+    return await _save_rows(request, app, rows, refused, "saved", (SettingsError, MappingError))
 
 
 async def mapping_delete(request: web.Request) -> web.StreamResponse:
     app = _app(request)
-    name, kind = _kind(request)
-    engine = _entra(request).engine
+    _, kind = _kind(request)
     data = await request.post()
-    rows = list(engine.settings(app["id"])[kind.mappings_key])
+    rows = list(_entra(request).engine.settings(app["id"])[kind.mappings_key])
     index = _index(str(data.get("index", "")), rows)
     if index is None:
         raise web.HTTPNotFound()
     removed = rows.pop(index)
-    try:
-        engine.configure(app["id"], {kind.mappings_key: rows})
-    except SettingsError as exc:
-        return _mapping_page(request, app, error=f"{removed['target']} was not deleted: {exc}")
-    await _commit(request)
-    raise web.HTTPSeeOther(f"{_base(request, app)}/provisioning/mappings/{name}?done=deleted")
+    return await _save_rows(
+        request,
+        app,
+        rows,
+        lambda exc: _mapping_page(request, app, error=f"{removed['target']} was not deleted: {exc}"),
+        "deleted",
+        (SettingsError,),
+    )
 
 
 async def mapping_enabled(request: web.Request) -> web.StreamResponse:
