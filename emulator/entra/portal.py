@@ -175,8 +175,9 @@ def _provisioning_page(
     notice: dict | None = None,
     error: str | None = None,
     form: dict | None = None,
-    status_code: int = 200,
 ) -> web.Response:
+    """The Provisioning blade. A refused save or button is shown on the page with a 200, as on
+    every blade (see `_users_page`): the page loaded fine, and it carries the reason."""
     engine = _entra(request).engine
     settings = engine.public_settings(app["id"])
     configured = _configured(settings)
@@ -199,7 +200,6 @@ def _provisioning_page(
             done=done,
             form=form or {},
         ),
-        status=status_code,
     )
 
 
@@ -224,14 +224,14 @@ async def provisioning_submit(request: web.Request) -> web.StreamResponse:
         return _provisioning_page(request, app, edit=True, notice=result, form=form)
     if data.get("op") != "save":
         error = "Unknown action: use Test Connection or Save."
-        return _provisioning_page(request, app, edit=True, error=error, form=form, status_code=400)
+        return _provisioning_page(request, app, edit=True, error=error, form=form)
     changes: dict = {"mode": mode, "tenantUrl": tenant_url or None}
     if token:
         changes["secretToken"] = token
 
     def refused(exc: Exception) -> web.Response:
         error = f"The settings were not saved: {exc}"
-        return _provisioning_page(request, app, edit=True, error=error, form=form, status_code=400)
+        return _provisioning_page(request, app, edit=True, error=error, form=form)
 
     if data.get("settings") == "1":
         form.update(_settings_form(data))
@@ -277,9 +277,7 @@ def _lifecycle(action: str, done: str, words: str):
         return await write_and_go(
             request,
             lambda: getattr(_entra(request).engine, action)(app["id"]),
-            lambda exc: _provisioning_page(
-                request, app, edit=False, error=f"Could not {words}: {exc}.", status_code=409
-            ),
+            lambda exc: _provisioning_page(request, app, edit=False, error=f"Could not {words}: {exc}."),
             f"{_base(request, app)}/provisioning?done={done}",
             errors=(ProvisioningError,),
         )

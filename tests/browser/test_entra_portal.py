@@ -134,6 +134,7 @@ async def test_wrong_token_fails_test_connection(demo_server, page: Page, shots)
 
 async def test_start_before_configuring_and_csrf_less_post(demo_server, page: Page) -> None:
     url = demo_server.url
+    errors = console_errors(page)
     await page.goto(f"{url}/entra/portal/enterprise-apps")
     await page.get_by_role("link", name=APP).click()
     base = page.url.rsplit("/", 1)[0]
@@ -150,6 +151,8 @@ async def test_start_before_configuring_and_csrf_less_post(demo_server, page: Pa
         base,
     )
     await expect(page.get_by_role("alert")).to_contain_text("Automatic")
+    # The refusal is a page that loaded fine with the reason on it: nothing in the console.
+    assert errors == [], errors
 
 
 async def open_app_page(page: Page, url: str, menu: str) -> None:
