@@ -16,13 +16,13 @@ from tests.entra_helpers import APP, Control
 from tests.entra_saml_helpers import (
     NS,
     Browser,
-    Page,
     configure_saml,
     metadata,
     pysaml2_sp,
     redirect_request,
     response_xml,
 )
+from tests.portal_helpers import PortalForms, alert, notice
 
 TENANT = "8c3f1d2a-6b4e-4f0a-9e2d-3a7b5c1d9e40"  # the `empty` scenario's tenant
 ISSUER = f"https://sts.windows.net/{TENANT}/"
@@ -32,23 +32,13 @@ GROUPS = "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups"
 PAGE = f"/entra/portal/apps/{quote(APP)}/sso/claims"
 
 
-@dataclass
-class Portal:
+@dataclass(kw_only=True)
+class Portal(PortalForms):
+    """The Attributes & Claims page; its forms post to sub-paths with the page's CSRF field."""
+
     emu: Running
     control: Control
-    browser: Browser
     alice: dict
-
-    async def open(self, query: str = "") -> Page:
-        page = await self.browser.get(PAGE + query)
-        assert page.status == 200, page.text[:2000]
-        return page
-
-    async def post(self, action: str, fields: dict[str, str]) -> Page:
-        """Post one of the page's forms as a browser would: the hidden CSRF field from the page."""
-        page = await self.open()
-        token = page.doc.xpath("//input[@name='csrf_token']/@value")[0]
-        return await self.browser.post(f"{PAGE}/{action}", {"csrf_token": token, **fields})
 
     async def settings(self) -> dict:
         return await self.control.call("GET", f"/entra/apps/{APP}/saml")
@@ -63,21 +53,9 @@ async def portal(start_emulator: StartEmulator) -> AsyncIterator[Portal]:
     )
     await control.assign(alice["id"])
     await configure_saml(control)
-    world = Portal(emu, control, Browser(emu), alice)
+    world = Portal(Browser(emu), PAGE, "", emu=emu, control=control, alice=alice)
     yield world
     await world.browser.close()
-
-
-def alert(page: Page) -> str:
-    found = page.doc.xpath("//*[@role='alert']")
-    assert found, page.text[:3000]
-    return found[0].text_content()
-
-
-def status(page: Page) -> str:
-    found = page.doc.xpath("//*[@role='status']")
-    assert found, page.text[:3000]
-    return found[0].text_content()
 
 
 async def sign_in_assertion(portal: Portal) -> tuple:
@@ -108,29 +86,29 @@ async def test_claims_edited_on_the_page_reach_the_signed_assertion(portal: Port
 
     # Edit: givenname becomes a short name of the SP's choosing.
     page = await portal.post(
-        "edit",
+        "/edit",
         {"original": WS + "givenname", "namespace": "", "name": "first_name", "source": "user.givenname"},
     )
-    assert page.url.endswith("?done=saved") and "Claim saved" in status(page)
+    assert page.url.endswith("?done=saved") and "Claim saved" in notice(page)
     # Add: namespace + name, as the portal splits a claim URI.
     page = await portal.post(
-        "add",
+        "/add",
         {
             "namespace": "http://schemas.example.com/claims/",
             "name": "department",
             "source": "user.department",
         },
     )
-    assert "Claim added" in status(page)
+    assert "Claim added" in notice(page)
     # Delete: surname.
-    page = await portal.post("delete", {"name": WS + "surname"})
-    assert "Claim deleted" in status(page)
+    page = await portal.post("/delete", {"name": WS + "surname"})
+    assert "Claim deleted" in notice(page)
     # The required claim: the object id, persistent.
-    page = await portal.post("nameid", {"nameIdSource": "user.objectid", "nameIdFormat": "persistent"})
-    assert "Name ID" in status(page)
+    page = await portal.post("/nameid", {"nameIdSource": "user.objectid", "nameIdFormat": "persistent"})
+    assert "Name ID" in notice(page)
     # The groups claim.
-    page = await portal.post("groups", {"groupsClaim": "securityGroups"})
-    assert "Group claim saved" in status(page)
+    page = await portal.post("/groups", {"groupsClaim": "securityGroups"})
+    assert "Group claim saved" in notice(page)
 
     rows = page.doc.xpath("//table[@data-claims]//tr[@data-claim]/@data-claim")
     assert rows == [
@@ -224,7 +202,7 @@ async def test_a_refused_change_shows_the_reason_and_saves_nothing(
     portal: Portal, action: str, fields: dict, reason: str
 ) -> None:
     before = await portal.settings()
-    page = await portal.post(action, fields)
+    page = await portal.post(f"/{action}", fields)
     assert page.status == 200
     assert "not" in alert(page) and reason in alert(page)
     assert "claims[" not in alert(page)  # the field is named as the page names it

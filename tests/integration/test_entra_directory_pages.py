@@ -15,25 +15,17 @@ from emulator.hashing import password_matches
 from tests.conftest import StartEmulator
 from tests.entra_helpers import Control
 from tests.entra_saml_helpers import Browser, Page
+from tests.portal_helpers import PortalForms, alert, notice
 
 PORTAL = "/entra/portal"
 
 
-@dataclass
-class Portal:
+@dataclass(kw_only=True)
+class Portal(PortalForms):
+    """Posts carry the CSRF field of the New user page."""
+
     control: Control
-    browser: Browser
     alice: dict
-
-    async def open(self, path: str) -> Page:
-        page = await self.browser.get(PORTAL + path)
-        assert page.status == 200, page.text[:2000]
-        return page
-
-    async def post(self, path: str, fields: dict[str, str], *, follow: bool = True) -> Page:
-        """Post to `path` with the CSRF field a page of the portal (New user) puts in its forms."""
-        token = (await self.open("/users/new")).doc.xpath("//input[@name='csrf_token']/@value")[0]
-        return await self.browser.post(PORTAL + path, {"csrf_token": token, **fields}, follow=follow)
 
     async def users(self, *, deleted: bool = False) -> dict[str, dict]:
         query = "?includeDeleted=true" if deleted else ""
@@ -42,18 +34,6 @@ class Portal:
 
     async def groups(self) -> dict[str, dict]:
         return {g["displayName"]: g for g in (await self.control.call("GET", "/entra/groups"))["groups"]}
-
-
-def alert(page: Page) -> str:
-    found = page.doc.xpath("//*[@role='alert']")
-    assert found, page.text[:3000]
-    return found[0].text_content()
-
-
-def notice(page: Page) -> str:
-    found = page.doc.xpath("//*[@role='status']")
-    assert found, page.text[:3000]
-    return found[0].text_content()
 
 
 def value(page: Page, name: str) -> str:
@@ -66,7 +46,7 @@ async def portal(start_emulator: StartEmulator) -> AsyncIterator[Portal]:
     control = Control(emu)
     alice = await control.user("alice@contoso.test", givenName="Alice")
     browser = Browser(emu)
-    yield Portal(control, browser, alice)
+    yield Portal(browser, PORTAL, "/users/new", control=control, alice=alice)
     await browser.close()
 
 

@@ -14,28 +14,19 @@ import pytest
 
 from tests.conftest import TOKEN, Running, StartEmulator
 from tests.entra_helpers import APP, Control
-from tests.entra_saml_helpers import Browser, Page
+from tests.entra_saml_helpers import Browser
+from tests.portal_helpers import PortalForms, role_text
 
 BASE = f"/entra/portal/apps/{quote(APP)}/provisioning"
 
 
-@dataclass
-class Portal:
+@dataclass(kw_only=True)
+class Portal(PortalForms):
+    """The Provisioning blade's pages; a post carries the CSRF field of the page it is made on."""
+
     emu: Running
     control: Control
-    browser: Browser
     alice: dict
-
-    async def open(self, path: str) -> Page:
-        page = await self.browser.get(BASE + path)
-        assert page.status == 200, page.text[:2000]
-        return page
-
-    async def post(self, path: str, fields: dict[str, str], *, page: str | None = None) -> Page:
-        """Post a form of `page` (default: the page posted to) with its hidden CSRF field."""
-        opened = await self.open(path.split("?")[0] if page is None else page)
-        token = opened.doc.xpath("//input[@name='csrf_token']/@value")[0]
-        return await self.browser.post(BASE + path, {"csrf_token": token, **fields})
 
     async def settings(self) -> dict:
         return await self.control.call("GET", f"/entra/apps/{APP}/provisioning")
@@ -48,15 +39,9 @@ async def portal(start_emulator: StartEmulator) -> AsyncIterator[Portal]:
     alice = await control.user("alice@contoso.test", givenName="Alice", surname="Archer", jobTitle="Analyst")
     await control.assign(alice["id"])
     await control.configure()
-    world = Portal(emu, control, Browser(emu), alice)
+    world = Portal(Browser(emu), BASE, emu=emu, control=control, alice=alice)
     yield world
     await world.browser.close()
-
-
-def text_of(page: Page, role: str) -> str:
-    found = page.doc.xpath(f"//*[@role='{role}']")
-    assert found, page.text[:3000]
-    return " ".join(f.text_content() for f in found)
 
 
 def row_index(settings: dict, target: str, key: str = "userMappings") -> int:
@@ -89,13 +74,15 @@ async def test_an_expression_saved_in_the_editor_is_what_the_next_cycle_sends(po
     fields = mapping_fields(type="expression", expression=expression, target="displayName", index=str(index))
     # Test expression: the value for Alice, and nothing saved.
     tested = await portal.post(
-        "/mappings/user", {**fields, "op": "test", "testObject": portal.alice["id"]}, page="/mappings/user"
+        "/mappings/user",
+        {**fields, "op": "test", "testObject": portal.alice["id"]},
+        form_page="/mappings/user",
     )
-    assert "ARCHER Alice" in text_of(tested, "status")
+    assert "ARCHER Alice" in role_text(tested, "status")
     assert (await portal.settings())["userMappings"] == settings["userMappings"]
 
     saved = await portal.post("/mappings/user", fields)
-    assert saved.url.endswith("?done=saved") and "initial cycle" in text_of(saved, "status")
+    assert saved.url.endswith("?done=saved") and "initial cycle" in role_text(saved, "status")
     row = (await portal.settings())["userMappings"][index]
     assert row == {
         "target": "displayName",
@@ -114,8 +101,8 @@ async def test_a_bad_expression_is_refused_in_the_pane_and_nothing_is_saved(port
     index = row_index(before, "displayName")
     fields = mapping_fields(type="expression", expression="Join(", target="displayName", index=str(index))
     page = await portal.post("/mappings/user", fields)
-    assert page.status == 200 and "Not saved" in text_of(page, "alert")
-    assert "invalid expression" in text_of(page, "alert")
+    assert page.status == 200 and "Not saved" in role_text(page, "alert")
+    assert "invalid expression" in role_text(page, "alert")
     # What was typed stays in the pane.
     assert page.doc.xpath("//textarea[@name='expression']/text()") == ["Join("]
     assert (await portal.settings())["userMappings"] == before["userMappings"]
@@ -126,7 +113,7 @@ async def test_a_bad_expression_is_refused_in_the_pane_and_nothing_is_saved(port
         mapping_fields(source="mail", target="userName"),
     ):
         page = await portal.post("/mappings/user", {**bad, "index": ""})
-        assert "Not saved" in text_of(page, "alert")
+        assert "Not saved" in role_text(page, "alert")
     assert (await portal.settings())["userMappings"] == before["userMappings"]
 
 
@@ -136,21 +123,21 @@ async def test_add_a_constant_delete_a_row_and_disable_groups(portal: Portal) ->
         "/mappings/user",
         {**mapping_fields(type="constant", constant="Employee", target="userType"), "index": ""},
     )
-    assert "saved" in text_of(page, "status")
+    assert "saved" in role_text(page, "status")
     after = (await portal.settings())["userMappings"]
     assert after[-1]["sourceType"] == "constant" and after[-1]["source"] == "Employee"
     assert len(after) == len(before["userMappings"]) + 1
 
     index = row_index(await portal.settings(), "title")
-    page = await portal.post("/mappings/user/delete", {"index": str(index)}, page="/mappings/user")
-    assert "deleted" in text_of(page, "status")
+    page = await portal.post("/mappings/user/delete", {"index": str(index)}, form_page="/mappings/user")
+    assert "deleted" in role_text(page, "status")
     assert all(m["target"] != "title" for m in (await portal.settings())["userMappings"])
     # The matching attribute cannot go: the engine must query before it creates.
     index = row_index(await portal.settings(), "userName")
-    page = await portal.post("/mappings/user/delete", {"index": str(index)}, page="/mappings/user")
-    assert "matching attribute" in text_of(page, "alert")
+    page = await portal.post("/mappings/user/delete", {"index": str(index)}, form_page="/mappings/user")
+    assert "matching attribute" in role_text(page, "alert")
 
-    page = await portal.post("/mappings/group/enabled", {"enabled": "no"}, page="/mappings/group")
+    page = await portal.post("/mappings/group/enabled", {"enabled": "no"}, form_page="/mappings/group")
     assert page.url.endswith("?done=enabled")
     assert (await portal.settings())["provisionGroups"] is False
     overview = await portal.open("?edit=1")
@@ -173,7 +160,7 @@ async def test_settings_scope_and_accidental_deletion_threshold(portal: Portal) 
         "scope": "all",
         "accidentalDeletionThreshold": "3",
     }  # "preventAccidentalDeletion" unticked: absent from the post
-    page = await portal.post("", fields, page="?edit=1")
+    page = await portal.post("", fields, form_page="?edit=1")
     assert page.url.endswith("done=saved")
     saved = await portal.settings()
     assert (saved["scope"], saved["accidentalDeletionThreshold"]) == ("all", 3)
@@ -181,11 +168,11 @@ async def test_settings_scope_and_accidental_deletion_threshold(portal: Portal) 
     assert page.doc.xpath("//select[@name='scope']/option[@selected]/@value") == ["all"]
 
     for bad, words in (("0", "at least 1"), ("many", "whole number")):
-        page = await portal.post("", {**fields, "accidentalDeletionThreshold": bad}, page="?edit=1")
-        assert page.status == 200 and words in text_of(page, "alert")
+        page = await portal.post("", {**fields, "accidentalDeletionThreshold": bad}, form_page="?edit=1")
+        assert page.status == 200 and words in role_text(page, "alert")
         assert page.doc.xpath("//input[@name='accidentalDeletionThreshold']/@value") == [bad]
-    page = await portal.post("", {**fields, "scope": "everyone"}, page="?edit=1")
-    assert "scope" in text_of(page, "alert")
+    page = await portal.post("", {**fields, "scope": "everyone"}, form_page="?edit=1")
+    assert "scope" in role_text(page, "alert")
     assert await portal.settings() == saved
 
 
@@ -202,8 +189,8 @@ async def test_allow_deletes_after_the_threshold_held_them_back(portal: Portal) 
     await control.run()
     page = await portal.open("")
     assert "3 deletions exceeded" in page.doc.xpath("//*[@data-staged-deletes]")[0].text_content()
-    page = await portal.post("/allow-deletes", {}, page="")
-    assert "Deletes allowed" in text_of(page, "status")
+    page = await portal.post("/allow-deletes", {}, form_page="")
+    assert "Deletes allowed" in role_text(page, "status")
     await control.run()
     assert set(await control.galaxy_users()) == {"alice@contoso.test"}
 
@@ -211,7 +198,9 @@ async def test_allow_deletes_after_the_threshold_held_them_back(portal: Portal) 
 async def test_provision_on_demand_shows_each_step_and_reaches_galaxy(portal: Portal) -> None:
     page = await portal.open("/on-demand?q=alice")
     assert page.doc.xpath("//select[@name='objectId']/option/@value") == [portal.alice["id"]]
-    page = await portal.post("/on-demand", {"objectId": portal.alice["id"], "q": "alice"}, page="/on-demand")
+    page = await portal.post(
+        "/on-demand", {"objectId": portal.alice["id"], "q": "alice"}, form_page="/on-demand"
+    )
     assert page.status == 200
     result = page.doc.xpath("//*[@data-result]")[0]
     assert result.get("data-result") == "success"
@@ -236,13 +225,13 @@ async def test_provision_on_demand_refusals_are_notices(portal: Portal) -> None:
     control = portal.control
     members = [(await control.user(f"m{i}@contoso.test"))["id"] for i in range(6)]
     big = await control.group("Big group", members)
-    page = await portal.post("/on-demand", {"objectId": big["id"]}, page="/on-demand")
-    assert page.status == 200 and "at most 5 members" in text_of(page, "alert")
-    page = await portal.post("/on-demand", {"objectId": "nobody"}, page="/on-demand")
-    assert "Select a user or group" in text_of(page, "alert")
+    page = await portal.post("/on-demand", {"objectId": big["id"]}, form_page="/on-demand")
+    assert page.status == 200 and "at most 5 members" in role_text(page, "alert")
+    page = await portal.post("/on-demand", {"objectId": "nobody"}, form_page="/on-demand")
+    assert "Select a user or group" in role_text(page, "alert")
     # A wrong token: the connection step fails and says why.
     await control.configure(secretToken="wrong-token-123456")
-    page = await portal.post("/on-demand", {"objectId": portal.alice["id"]}, page="/on-demand")
+    page = await portal.post("/on-demand", {"objectId": portal.alice["id"]}, form_page="/on-demand")
     assert page.doc.xpath("//*[@data-result]/@data-result") == ["failure"]
     assert page.doc.xpath("//ol[@data-steps]/li/@data-step") == ["processing"]
     assert "alice@contoso.test" not in await control.galaxy_users()
@@ -263,7 +252,7 @@ async def test_log_detail_of_a_failure_has_troubleshooting(portal: Portal) -> No
     assert entry["provisioningStatusInfo"]["errorInformation"]["errorCode"] in panel
     assert page.doc.xpath("//tr[@aria-current='true']")
     missing = await portal.browser.get(BASE + "/logs?entry=no-such-entry")
-    assert missing.status == 404 and "does not exist" in text_of(missing, "alert")
+    assert missing.status == 404 and "does not exist" in role_text(missing, "alert")
 
 
 async def test_posts_without_the_csrf_field_change_nothing(portal: Portal) -> None:
