@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tests.conftest import Running
+from tests.entra_helpers import Control
 from tests.entra_saml_helpers import Browser, Page
 
 
@@ -30,6 +32,16 @@ class PortalForms:
         opened = await self.open(path.split("?")[0] if source is None else source)
         token = opened.doc.xpath("//input[@name='csrf_token']/@value")[0]
         return await self.browser.post(self.base + path, {"csrf_token": token, **fields}, follow=follow)
+
+
+@dataclass(kw_only=True)
+class PortalSession(PortalForms):
+    """The forms, plus the emulator, its control API (to check what a post changed) and the
+    test's directory user."""
+
+    emu: Running
+    control: Control
+    alice: dict
 
 
 def role_text(page: Page, role: str) -> str:

@@ -5,13 +5,12 @@ Entra's IdP, and refused changes show the reason and save nothing."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from urllib.parse import quote
 
 import pytest
 
 from emulator.saml.signing import WITH_SHA1_ALGORITHMS, verify_element
-from tests.conftest import Running, StartEmulator
+from tests.conftest import StartEmulator
 from tests.entra_helpers import APP, Control
 from tests.entra_saml_helpers import (
     NS,
@@ -22,7 +21,7 @@ from tests.entra_saml_helpers import (
     redirect_request,
     response_xml,
 )
-from tests.portal_helpers import PortalForms, alert, notice
+from tests.portal_helpers import PortalSession, alert, notice
 
 TENANT = "8c3f1d2a-6b4e-4f0a-9e2d-3a7b5c1d9e40"  # the `empty` scenario's tenant
 ISSUER = f"https://sts.windows.net/{TENANT}/"
@@ -32,13 +31,8 @@ GROUPS = "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups"
 PAGE = f"/entra/portal/apps/{quote(APP)}/sso/claims"
 
 
-@dataclass(kw_only=True)
-class Portal(PortalForms):
+class Portal(PortalSession):
     """The Attributes & Claims page; its forms post to sub-paths with the page's CSRF field."""
-
-    emu: Running
-    control: Control
-    alice: dict
 
     async def settings(self) -> dict:
         return await self.control.call("GET", f"/entra/apps/{APP}/saml")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import pytest
 
@@ -15,17 +14,13 @@ from emulator.hashing import password_matches
 from tests.conftest import StartEmulator
 from tests.entra_helpers import Control
 from tests.entra_saml_helpers import Browser, Page
-from tests.portal_helpers import PortalForms, alert, notice
+from tests.portal_helpers import PortalSession, alert, notice
 
 PORTAL = "/entra/portal"
 
 
-@dataclass(kw_only=True)
-class Portal(PortalForms):
+class Portal(PortalSession):
     """Posts carry the CSRF field of the New user page."""
-
-    control: Control
-    alice: dict
 
     async def users(self, *, deleted: bool = False) -> dict[str, dict]:
         query = "?includeDeleted=true" if deleted else ""
@@ -46,7 +41,7 @@ async def portal(start_emulator: StartEmulator) -> AsyncIterator[Portal]:
     control = Control(emu)
     alice = await control.user("alice@contoso.test", givenName="Alice")
     browser = Browser(emu)
-    yield Portal(browser, PORTAL, "/users/new", control=control, alice=alice)
+    yield Portal(browser, PORTAL, "/users/new", emu=emu, control=control, alice=alice)
     await browser.close()
 
 

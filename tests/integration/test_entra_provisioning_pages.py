@@ -7,26 +7,20 @@ shows the reason and saves nothing."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import TOKEN, Running, StartEmulator
+from tests.conftest import TOKEN, StartEmulator
 from tests.entra_helpers import APP, Control
 from tests.entra_saml_helpers import Browser
-from tests.portal_helpers import PortalForms, role_text
+from tests.portal_helpers import PortalSession, role_text
 
 BASE = f"/entra/portal/apps/{quote(APP)}/provisioning"
 
 
-@dataclass(kw_only=True)
-class Portal(PortalForms):
+class Portal(PortalSession):
     """The Provisioning blade's pages; a post carries the CSRF field of the page it is made on."""
-
-    emu: Running
-    control: Control
-    alice: dict
 
     async def settings(self) -> dict:
         return await self.control.call("GET", f"/entra/apps/{APP}/provisioning")
