@@ -53,6 +53,16 @@ async def test_edit_a_mapping_into_an_expression(demo_server, page: Page, shots)
     )
     assert control(url, "GET", SETTINGS)["userMappings"] == saved
     await shots(page, "expression-refused")
+
+    # Delete asks first, in place; then the row is gone.
+    await page.get_by_role("link", name="Close").click()
+    title_row = page.locator("[data-mappings] tr[data-target=title]")
+    await title_row.get_by_label("Delete title").click()
+    await shots(page, "delete-confirm")
+    await title_row.get_by_role("button", name="Yes, delete the mapping").click()
+    await expect(page.get_by_role("status")).to_contain_text("deleted")
+    await expect(title_row).to_have_count(0)
+    assert all(m["target"] != "title" for m in control(url, "GET", SETTINGS)["userMappings"])
     assert errors == [], errors
 
 

@@ -31,6 +31,14 @@
     });
   });
   if (tabs.length) select(tabs[0], false);
+  // Escape closes an open "Delete ...?" confirmation and gives focus back to its button.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("details.dir-confirm[open]").forEach(function (d) {
+      d.open = false;
+      d.querySelector("summary").focus();
+    });
+  });
   // The log detail is a flyout over the table: focus goes to it, Escape closes it.
   var detail = document.querySelector("[data-log-detail]");
   if (detail) {
