@@ -46,14 +46,14 @@ NONSENSE = [
 ]
 
 
-def post_routes(app: web.Application) -> list[str]:
-    """Every POST route's full path (a mounted sub-application's paths already carry its prefix)."""
+def routes(app: web.Application, method: str) -> list[str]:
+    """Every `method` route's full path (a mounted sub-application's paths carry its prefix)."""
     found = []
     for resource in app.router.resources():
         info = resource.get_info()
         if "app" in info:
-            found += post_routes(info["app"])
-        elif any(route.method == "POST" for route in resource):
+            found += routes(info["app"], method)
+        elif any(route.method == method for route in resource):
             found.append(info.get("path") or info.get("formatter", ""))
     return found
 
@@ -87,7 +87,7 @@ async def test_no_console_form_post_answers_500(world) -> None:
     paths = sorted(
         (
             p
-            for p in post_routes(emu.server.app)
+            for p in routes(emu.server.app, "POST")
             if p.startswith(
                 ("/galaxy/access", "/galaxy/log", "/entra/portal", "/entra/myapps", "/entra/logout")
             )
@@ -102,3 +102,19 @@ async def test_no_console_form_post_answers_500(world) -> None:
             page = await browser.post(url, {"csrf_token": token, **fields}, follow=False)
             assert page.status < 500, f"{url} {fields}: {page.status}\n{page.text[:1500]}"
             assert "Traceback" not in page.text, url
+
+
+async def test_no_console_page_answers_500_to_a_nonsense_query(world) -> None:
+    emu, browser, ids = world
+    paths = [p for p in routes(emu.server.app, "GET") if p.startswith(("/galaxy/access", "/entra/portal"))]
+    assert len(paths) > 15, paths
+    queries = [
+        "",
+        "?edit=abc&entry=zzz&q=%3Cscript%3E&done=%00",
+        "?status=bogus&action=nope&edit=999&add=1&delete=x",
+    ]
+    for path in paths:
+        for query in queries:
+            page = await browser.get(concrete(path, ids) + query, follow=False)
+            assert page.status < 500, f"{path}{query}: {page.status}\n{page.text[:1500]}"
+            assert "<script>" not in page.text, f"{path}{query} reflects markup"
