@@ -223,6 +223,7 @@ def _print_banner(config: EmulatorConfig, info: StartupInfo) -> None:
         click.echo("    (the direct login's password, shown once)")
     interval = "manual" if config.cycle_interval is None else f"every {show_duration(config.cycle_interval)}"
     click.echo(f"  Entra provisioning:   cycles {interval}")
+    click.echo(f"  Entra admin center:   {base}/entra/portal/")
     click.echo(f"  Entra My Apps:        {base}/entra/myapps")
     click.echo(f"  Entra SAML signing:   certificate thumbprint {info.signing_thumbprint}")
     click.echo(f"  Control API:          {base}/_emulator/health")

@@ -65,6 +65,7 @@ def test_first_start_prints_the_scim_url_and_a_token_shown_once(tmp_path: Path) 
     proc, url, lines = serve_until_ready(data)
     text = "\n".join(lines)
     assert f"Galaxy SCIM URL:      {url}/galaxy/scim/v2" in text
+    assert f"Entra admin center:   {url}/entra/portal/" in text
     token = next(line.split()[-1] for line in lines if "Galaxy access token:" in line)
     assert scim_get(url, token) == 200
     proc.send_signal(signal.SIGINT)
