@@ -38,6 +38,7 @@ from emulator.entra.provisioning.engine import ProvisioningError
 from emulator.entra.provisioning.logs import ACTIONS, STATUSES
 from emulator.entra.provisioning.settings import SettingsError
 from emulator.entra.saml.settings import SamlSettingsError
+from emulator.web.lists import matching
 from emulator.web.templates import page
 
 STATUS_WORDS = {
@@ -368,13 +369,9 @@ def _users_page(request: web.Request, app: dict, *, error: str | None = None) ->
         )
     rows.sort(key=lambda r: (r["type"], r["name"].lower()))
     assigned = {r["id"] for r in rows}
-    users = sorted(
-        (u for u in directory.list_users() if u["id"] not in assigned), key=lambda u: u["displayName"].lower()
-    )
-    groups = sorted(
-        (g for g in directory.list_groups() if g["id"] not in assigned),
-        key=lambda g: g["displayName"].lower(),
-    )
+    find = request.query.get("find", "")
+    users, users_total = matching((u for u in directory.list_users() if u["id"] not in assigned), find)
+    groups, groups_total = matching((g for g in directory.list_groups() if g["id"] not in assigned), find)
     return page(
         request,
         "portal_users.html",
@@ -385,6 +382,8 @@ def _users_page(request: web.Request, app: dict, *, error: str | None = None) ->
             rows=rows,
             users=users,
             groups=groups,
+            find=find,
+            total=users_total + groups_total,
             roles=app.get("appRoles", []),
             error=error,
             done=USERS_DONE.get(request.query.get("done", "")),

@@ -38,6 +38,7 @@ from emulator.clock import format_instant, parse_instant
 from emulator.entra.directory import SOFT_DELETE_RETENTION, DirectoryError, EntraDirectory
 from emulator.entra.portal import _entra, _mount, _when, write_and_go
 from emulator.hashing import hash_password
+from emulator.web.lists import by_name, matching, paged
 from emulator.web.templates import page
 
 # The profile fields the New user form and a user's profile show: (Graph name, the portal's label).
@@ -95,10 +96,6 @@ def _group_href(request: web.Request, object_id: str) -> str:
     return f"{_portal(request)}/groups/{quote(object_id, safe='')}"
 
 
-def _by_name(docs: list[dict]) -> list[dict]:
-    return sorted(docs, key=lambda d: d["displayName"].lower())
-
-
 def _context(request: web.Request, section: str, **extra: object) -> dict:
     """What every directory page needs: no app is selected, so portal_base shows the tenant menu."""
     return {
@@ -151,9 +148,10 @@ async def users_list(request: web.Request) -> web.StreamResponse:
     found = [
         u for u in users if needle in u["displayName"].lower() or needle in u["userPrincipalName"].lower()
     ]
-    rows = [{"user": u, "href": _user_href(request, u["id"])} for u in _by_name(found)]
+    rows = [{"user": u, "href": _user_href(request, u["id"])} for u in by_name(found)]
+    pager = paged(rows, request.query.get("page", ""), f"{_portal(request)}/users", {"q": q})
     return page(
-        request, "portal_dir_users.html", _context(request, "dir-users", rows=rows, q=q, total=len(users))
+        request, "portal_dir_users.html", _context(request, "dir-users", pager=pager, q=q, total=len(users))
     )
 
 
@@ -191,7 +189,7 @@ def _user_page(
     directory = _directory(request)
     values = {key: user.get(key) or "" for key, _ in PROFILE_FIELDS} | (typed or {})
     groups = [
-        {"group": g, "href": _group_href(request, g["id"])} for g in _by_name(directory.groups_of(user["id"]))
+        {"group": g, "href": _group_href(request, g["id"])} for g in by_name(directory.groups_of(user["id"]))
     ]
     return page(
         request,
@@ -244,7 +242,7 @@ async def user_delete(request: web.Request) -> web.StreamResponse:
 def _deleted_page(request: web.Request, error: str | None = None) -> web.Response:
     deleted = [u for u in _directory(request).list_users(include_deleted=True) if u.get("deletedDateTime")]
     rows = [
-        {"user": u, "href": _user_href(request, u["id"]), "purgeOn": _purge_on(u)} for u in _by_name(deleted)
+        {"user": u, "href": _user_href(request, u["id"]), "purgeOn": _purge_on(u)} for u in by_name(deleted)
     ]
     return page(request, "portal_dir_deleted.html", _context(request, "dir-users", rows=rows, error=error))
 
@@ -281,9 +279,10 @@ def _group(request: web.Request) -> dict:
 def _groups_page(request: web.Request, error: str | None = None) -> web.Response:
     rows = [
         {"group": g, "href": _group_href(request, g["id"])}
-        for g in _by_name(_directory(request).list_groups())
+        for g in by_name(_directory(request).list_groups())
     ]
-    return page(request, "portal_dir_groups.html", _context(request, "dir-groups", rows=rows, error=error))
+    pager = paged(rows, request.query.get("page", ""), f"{_portal(request)}/groups", {})
+    return page(request, "portal_dir_groups.html", _context(request, "dir-groups", pager=pager, error=error))
 
 
 async def groups_list(request: web.Request) -> web.StreamResponse:
@@ -293,8 +292,18 @@ async def groups_list(request: web.Request) -> web.StreamResponse:
 def _new_group_page(
     request: web.Request, values: dict, members: list[str], error: str | None = None
 ) -> web.Response:
-    users = _by_name(_directory(request).list_users())
-    context = _context(request, "dir-groups", values=values, members=members, users=users, error=error)
+    find = request.query.get("find", "")
+    users, total = matching(_directory(request).list_users(), find)
+    context = _context(
+        request,
+        "dir-groups",
+        values=values,
+        members=members,
+        users=users,
+        error=error,
+        find=find,
+        total=total,
+    )
     return page(request, "portal_dir_group_new.html", context)
 
 
@@ -361,6 +370,9 @@ def _group_page(
         key=lambda r: (r["type"], r["name"].lower()),
     )
     taken = {*group["members"], group["id"]}
+    find = request.query.get("find", "")
+    users, users_total = matching((u for u in directory.list_users() if u["id"] not in taken), find)
+    groups, groups_total = matching((g for g in directory.list_groups() if g["id"] not in taken), find)
     return page(
         request,
         "portal_dir_group.html",
@@ -371,8 +383,10 @@ def _group_page(
             href=_group_href(request, group["id"]),
             values={key: group.get(key) or "" for key in GROUP_FORM_FIELDS} | (typed or {}),
             members=members,
-            users=[u for u in _by_name(directory.list_users()) if u["id"] not in taken],
-            groups=[g for g in _by_name(directory.list_groups()) if g["id"] not in taken],
+            find=find,
+            users=users,
+            groups=groups,
+            total=users_total + groups_total,
             error=error,
         ),
     )

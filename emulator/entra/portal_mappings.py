@@ -32,6 +32,7 @@ from emulator.entra.provisioning.mappings import (
 )
 from emulator.entra.provisioning.planner import group_source, user_source
 from emulator.entra.provisioning.settings import SettingsError
+from emulator.web.lists import matching
 from emulator.web.templates import page
 
 
@@ -132,6 +133,7 @@ def _posted_form(data) -> dict:
         "matching": data.get("matching") == "yes",
         "precedence": str(data.get("precedence", "")).strip(),
         "applyOn": str(data.get("applyOn", "always")),
+        "testObject": str(data.get("testObject", "")),
     }
 
 
@@ -183,7 +185,7 @@ def _mapping_page(
         index = _index(editing, rows)
         form = BLANK_ROW if index is None else _row_form(rows[index])
     directory = _entra(request).directory
-    objects = directory.list_users() if name == "user" else directory.list_groups()
+    objects, _ = matching(directory.list_users() if name == "user" else directory.list_groups(), "")
     targets = sorted({*COMMON_TARGETS[name], *(r["target"] for r in rows)})
     return page(
         request,
@@ -205,7 +207,7 @@ def _mapping_page(
             mapping_types=MAPPING_TYPES,
             apply_words=APPLY_WORDS,
             apply_on=APPLY_ON,
-            objects=sorted(objects, key=lambda o: o["displayName"].lower()),
+            objects=objects,
             done=DONE_WORDS.get(request.query.get("done", "")),
             page_url=f"{_base(request, app)}/provisioning/mappings/{name}",
         ),
@@ -224,19 +226,26 @@ def _test(request: web.Request, app: dict, kind_name: str, mapping: dict, object
     kind = KINDS[kind_name]
     built = AttributeMapping.from_json(mapping, known_attributes=kind.sources)
     directory = entra.directory
+    typed = object_id.strip()
     if kind_name == "user":
-        obj = directory.find_user(object_id)
+        obj = directory.find_user(typed) or _named(directory.list_users(), typed)
         if obj is None:
-            raise SettingsError("Choose a user to test the mapping with")
+            raise SettingsError(f"No user {typed!r}: give a user principal name, object ID or display name")
         scope = entra.engine.scope_of_user(app["id"], obj, entra.engine.settings(app["id"]))
         source = user_source(obj, scope)
     else:
-        obj = directory.find_group(object_id)
+        obj = directory.find_group(typed)
         if obj is None:
-            raise SettingsError("Choose a group to test the mapping with")
+            raise SettingsError(f"No group {typed!r}: give a group name or object ID")
         source = group_source(obj)
     value = built.value(source)
     return {"object": obj["displayName"], "objectId": obj["id"], "value": value, "target": built.target}
+
+
+def _named(docs: list[dict], name: str) -> dict | None:
+    """The one object with this display name (case-blind), if exactly one has it."""
+    found = [d for d in docs if (d.get("displayName") or "").casefold() == name.casefold()]
+    return found[0] if len(found) == 1 else None
 
 
 async def _save_rows(
@@ -272,14 +281,15 @@ async def mapping_submit(request: web.Request) -> web.StreamResponse:
     def refused(exc: Exception) -> web.Response:
         message = exc.message if isinstance(exc, MappingError) else str(exc)
         field = f" ({exc.field})" if isinstance(exc, MappingError) else ""
+        verb = "Not tested" if data.get("op") == "test" else "Not saved"
         return _mapping_page(
-            request, app, editing=editing or "new", form=form, error=f"Not saved{field}: {message}"
+            request, app, editing=editing or "new", form=form, error=f"{verb}{field}: {message}"
         )
 
     try:
         mapping = _form_mapping(form)
         if data.get("op") == "test":
-            tested = _test(request, app, name, mapping, str(data.get("testObject", "")))
+            tested = _test(request, app, name, mapping, form["testObject"])
             return _mapping_page(request, app, editing=editing or "new", form=form, tested=tested)
     except (SettingsError, MappingError) as exc:
         return refused(exc)

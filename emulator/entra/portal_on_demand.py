@@ -17,25 +17,24 @@ from aiohttp import web
 from emulator.entra.portal import _app, _commit, _context, _entra
 from emulator.entra.provisioning.engine import ProvisioningError
 from emulator.entra.provisioning.on_demand import ON_DEMAND_MAX_MEMBERS
+from emulator.web.lists import matching
 from emulator.web.templates import page
 
-MATCH_LIMIT = 50  # rows the search shows; the portal's picker shows a page of matches too
 
-
-def _candidates(request: web.Request, query: str) -> list[dict]:
-    """Users and groups whose name, UPN or mail contains the search text (all when blank)."""
+def _candidates(request: web.Request, query: str) -> tuple[list[dict], int]:
+    """Users, then groups, whose name, UPN or mail contains the search text (all when blank),
+    a picker's worth of each; and how many matched in all."""
     directory = _entra(request).directory
-    needle = query.casefold()
+    users, users_total = matching(directory.list_users(), query)
+    groups, groups_total = matching(directory.list_groups(), query)
     rows = [
         {"id": u["id"], "name": u["displayName"], "detail": u.get("userPrincipalName", ""), "type": "User"}
-        for u in directory.list_users()
+        for u in users
     ] + [
         {"id": g["id"], "name": g["displayName"], "detail": f"{len(g['members'])} members", "type": "Group"}
-        for g in directory.list_groups()
+        for g in groups
     ]
-    if needle:
-        rows = [r for r in rows if needle in r["name"].casefold() or needle in r["detail"].casefold()]
-    return sorted(rows, key=lambda r: (r["type"] != "User", r["name"].casefold()))[:MATCH_LIMIT]
+    return rows, users_total + groups_total
 
 
 def _on_demand_page(
@@ -47,6 +46,7 @@ def _on_demand_page(
     result: dict | None = None,
     error: str | None = None,
 ) -> web.Response:
+    candidates, total = _candidates(request, query)
     return page(
         request,
         "portal_on_demand.html",
@@ -56,7 +56,8 @@ def _on_demand_page(
             "provisioning",
             query=query,
             chosen=chosen,
-            candidates=_candidates(request, query),
+            candidates=candidates,
+            total=total,
             result=result,
             error=error,
             max_members=ON_DEMAND_MAX_MEMBERS,

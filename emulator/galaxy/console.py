@@ -11,6 +11,7 @@ from aiohttp import web
 from emulator.galaxy import pages
 from emulator.galaxy.scim_routes import GALAXY_SCIM, GalaxyScim
 from emulator.galaxy.sso.direct_users import ACCOUNTADMIN_ROLE, DirectUserError
+from emulator.web.lists import paged
 from emulator.web.templates import page
 
 SCIM_PATH = "/scim/v2"
@@ -112,11 +113,13 @@ async def users_page(request: web.Request) -> web.Response:
 
 def _users(request: web.Request, *, error: str | None, status: int) -> web.Response:
     search = request.query.get("q", "").strip()
+    href = f"{pages._mount(request)}/access/users"
+    pager = paged(_user_rows(request, search), request.query.get("page", ""), href, {"q": search})
     return _render(
         request,
         "users.html",
         "users",
-        {"rows": _user_rows(request, search), "search": search, "error": error},
+        {"pager": pager, "search": search, "error": error},
         status=status,
     )
 
