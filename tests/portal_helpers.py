@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from emulator.app import STARTUP
 from tests.conftest import Running
 from tests.entra_helpers import Control
 from tests.entra_saml_helpers import Browser, Page
@@ -57,3 +58,13 @@ def alert(page: Page) -> str:
 
 def notice(page: Page) -> str:
     return role_text(page, "status")
+
+
+async def sign_in_as_accountadmin(browser: Browser, emu: Running) -> None:
+    """Galaxy's direct login with the accountadmin password this data folder's first start made."""
+    password = emu.server.app[STARTUP].galaxy_admin_password
+    login = await browser.get("/galaxy/login")
+    token = login.doc.xpath("//input[@name='csrf_token']/@value")[0]
+    form = {"csrf_token": token, "email": "accountadmin@galaxy.example", "password": password}
+    await browser.post("/galaxy/login", form)
+    assert (await browser.get("/galaxy/access/users", follow=False)).status == 200, "not signed in"

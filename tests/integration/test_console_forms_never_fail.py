@@ -10,10 +10,10 @@ import re
 import pytest
 from aiohttp import web
 
-from emulator.app import STARTUP
 from tests.conftest import Running, StartEmulator
 from tests.entra_helpers import APP, Control
 from tests.entra_saml_helpers import Browser
+from tests.portal_helpers import sign_in_as_accountadmin
 
 NONSENSE = [
     {},
@@ -67,13 +67,7 @@ async def world(start_emulator: StartEmulator) -> tuple[Running, Browser, dict[s
     emu = await start_emulator(scenario="demo")
     control = Control(emu)
     browser = Browser(emu)
-    password = emu.server.app[STARTUP].galaxy_admin_password
-    login = await browser.get("/galaxy/login")
-    token = login.doc.xpath("//input[@name='csrf_token']/@value")[0]
-    await browser.post(
-        "/galaxy/login", {"csrf_token": token, "email": "accountadmin@galaxy.example", "password": password}
-    )
-    assert (await browser.get("/galaxy/access/users", follow=False)).status == 200  # signed in
+    await sign_in_as_accountadmin(browser, emu)
     app = await control.call("GET", f"/entra/apps/{APP}")
     user = (await control.call("GET", "/entra/users"))["users"][0]
     group = (await control.call("GET", "/entra/groups"))["groups"][0]

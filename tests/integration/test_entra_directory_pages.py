@@ -214,3 +214,25 @@ async def test_groups_create_members_and_delete(portal: Portal) -> None:
     page = await portal.post(f"{group_page}/delete", {})
     assert notice(page) == "Group deleted."
     assert "Readers EU" not in await portal.groups()
+
+
+async def test_a_big_tenant_pages_its_list_and_searches_its_pickers(portal: Portal) -> None:
+    for i in range(130):
+        await portal.control.user(f"user{i:03}@contoso.test", displayName=f"User {i:03}")
+    group = await portal.control.group("Everyone")
+    # Users: 131 users, 100 to a page, the search kept in the links.
+    first = await portal.open("/users")
+    assert len(first.doc.xpath("//table[@data-users]/tbody/tr")) == 100
+    assert "1–100 of 131 users" in first.doc.xpath("//*[@data-count]")[0].text_content()
+    second = await portal.browser.get(first.doc.xpath("//a[@rel='next']/@href")[0])
+    assert len(second.doc.xpath("//table[@data-users]/tbody/tr")) == 31
+    assert second.doc.xpath("//a[@rel='prev']") and not second.doc.xpath("//a[@rel='next']")
+    searched = await portal.open("/users?q=user 12")
+    assert len(searched.doc.xpath("//table[@data-users]/tbody/tr")) == 10  # User 120 to User 129
+    # A group's Add members picker: a picker's worth of choices, the count of the rest, a search.
+    page = await portal.open(f"/groups/{group['id']}")
+    assert len(page.doc.xpath("//select[@name='member']//option[@value!='']")) == 50
+    assert "Showing 50 of" in page.doc.xpath("//*[@data-pick-count]")[0].text_content()
+    page = await portal.open(f"/groups/{group['id']}?find=user 129")
+    options = page.doc.xpath("//select[@name='member']//option[@value!='']/text()")
+    assert options == ["User 129 (user129@contoso.test)"]

@@ -1,0 +1,41 @@
+"""Galaxy's Access pages over real HTTP with many SCIM-provisioned users: Access > Users pages its
+table (the search kept across pages), and a big group's member names are shortened."""
+
+from __future__ import annotations
+
+from tests.conftest import StartEmulator
+from tests.entra_saml_helpers import Browser
+from tests.portal_helpers import sign_in_as_accountadmin
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+
+
+async def test_users_page_in_hundreds_and_groups_shorten_member_names(start_emulator: StartEmulator) -> None:
+    emu = await start_emulator(scenario="demo")
+    scim = emu.scim()
+    ids = []
+    for i in range(120):
+        body = {"schemas": [USER], "userName": f"person{i:03}@contoso.test", "displayName": f"P {i}"}
+        reply = await scim.post("/Users", body)
+        assert reply.status == 201, reply.body
+        ids.append(reply.json["id"])
+    members = [{"value": i} for i in ids[:15]]
+    group = {"schemas": [GROUP], "displayName": "Big", "members": members}
+    assert (await scim.post("/Groups", group)).status == 201
+    browser = Browser(emu)
+    try:
+        await sign_in_as_accountadmin(browser, emu)
+        first = await browser.get("/galaxy/access/users")
+        assert len(first.doc.xpath("//tr[@data-user]")) == 100
+        assert "1–100 of 121 users" in first.doc.xpath("//*[@data-count]")[0].text_content()
+        second = await browser.get(first.doc.xpath("//a[@rel='next']/@href")[0])
+        assert len(second.doc.xpath("//tr[@data-user]")) == 21
+        searched = await browser.get("/galaxy/access/users?q=person11")
+        assert len(searched.doc.xpath("//tr[@data-user]")) == 10
+        assert "match “person11”" in searched.doc.xpath("//*[@data-count]")[0].text_content()
+        groups = await browser.get("/galaxy/access/groups")
+        big = groups.doc.xpath("//tr[@data-group='Big']")[0].text_content()
+        assert "person009@contoso.test" in big and "and 5 more" in big and "person014" not in big
+    finally:
+        await browser.close()
