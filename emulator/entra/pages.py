@@ -256,7 +256,10 @@ def _sign_in_page(
     elif mode == "list":
         hint = _find_user(saml, flow.login_hint) if flow.login_hint else None
         candidates = saml.sign_in_candidates(app, settings)
-        tiles = [u for u in candidates if u.get("accountEnabled") is not False]
+        tiles = sorted(
+            (u for u in candidates if u.get("accountEnabled") is not False),
+            key=lambda u: (u.get("displayName") or "").casefold(),
+        )
         if hint is not None and hint in tiles:
             tiles.remove(hint)
             tiles.insert(0, hint)

@@ -26,6 +26,7 @@ API calls, and the log downloads are the control API's own exports.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TypeVar
 from urllib.parse import quote, urlencode
 
@@ -119,6 +120,19 @@ def _when(instant: str | None) -> str:
     return instant[:19].replace("T", " ") + " UTC"
 
 
+def _duration_words(interval: timedelta | None) -> str | None:
+    """A cycle interval as the portal words it ("40 minutes"), or None for manual cycles."""
+    if interval is None:
+        return None
+    seconds = int(interval.total_seconds())
+    parts = []
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute"), (1, "second")):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count} {unit}{'s' if count != 1 else ''}")
+    return " ".join(parts) or "0 seconds"
+
+
 def _context(request: web.Request, app: dict, section: str, **extra) -> dict:
     return {
         "mount": _mount(request),
@@ -195,6 +209,7 @@ def _provisioning_page(
             welcome=not configured and not edit,
             edit=edit,
             status=engine.status(app["id"]),
+            interval=_duration_words(engine.cycle_interval),
             status_words=STATUS_WORDS,
             notice=notice,
             error=error,

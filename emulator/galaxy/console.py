@@ -193,7 +193,6 @@ def _scim_view(
     new_token: str | None = None,
     status: int = 200,
     error: str | None = None,
-    notice: str | None = None,
 ) -> web.Response:
     scim_url = f"{request.scheme}://{request.host}{pages._mount(request)}{SCIM_PATH}"
     tokens = sorted(_scim(request).tokens.list(), key=lambda t: t["created"], reverse=True)
@@ -206,15 +205,18 @@ def _scim_view(
             "tokens": tokens,
             "new_token": new_token,
             "error": error,
-            **({"notice": notice} if notice else {}),
         },
         status=status,
     )
 
 
+# Where a generated token waits, in the signed-in session (memory only), for the one page view
+# that shows it: the post redirects (so a reload never generates another), the page pops it.
+SHOWN_ONCE = "tokenShownOnce"
+
+
 async def scim_page(request: web.Request) -> web.Response:
-    _admin(request)
-    return _scim_view(request)
+    return _scim_view(request, new_token=_admin(request).pop(SHOWN_ONCE, None))
 
 
 async def token_create(request: web.Request) -> web.Response:
@@ -223,8 +225,8 @@ async def token_create(request: web.Request) -> web.Response:
     scim = _scim(request)
     new = scim.tokens.create(_text(form, "name") or "Generated in the console")
     await scim.commit()
-    # Shown once, in this response only: a reload (GET) no longer has it.
-    return _scim_view(request, new_token=new.secret)
+    _admin(request)[SHOWN_ONCE] = new.secret
+    return await _go(request, "/access/sso/scim")
 
 
 async def token_revoke(request: web.Request) -> web.Response:
@@ -252,9 +254,8 @@ async def token_regenerate(request: web.Request) -> web.Response:
             request, status=404, error=f"No active token with the id {token_id!r}: nothing was regenerated."
         )
     await scim.commit()
-    return _scim_view(
-        request, new_token=new.secret, notice="The old token was revoked; this one replaces it."
-    )
+    _admin(request)[SHOWN_ONCE] = new.secret
+    return await _go(request, "/access/sso/scim", notice="The old token was revoked; this one replaces it.")
 
 
 # -- Requests --------------------------------------------------------------------------------------

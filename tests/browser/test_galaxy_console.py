@@ -54,6 +54,8 @@ async def test_console_walkthrough(demo_server, page: Page, shots) -> None:
     await shots(page, "single-sign-on")
     await page.goto(f"{url}/galaxy/access/sso/scim")
     await expect(page.locator("[data-new-token]")).to_have_count(0)  # shown once only
+    await page.reload()  # the generate post redirected: a reload makes no second token
+    await expect(page.locator("#tokens tbody tr")).to_have_count(1)
     await expect(page.locator("#tokens tbody tr", has_text="Generated in the console")).to_have_count(1)
 
     # Requests: the page is open while provisioning runs, and the exchanges arrive live.
@@ -77,6 +79,8 @@ async def test_console_walkthrough(demo_server, page: Page, shots) -> None:
         "data-note", re.compile("managed by the identity provider")
     )
     await edit.hover()
+    note = await edit.evaluate("el => getComputedStyle(el, '::after').content")
+    assert "managed by the identity provider" in note  # the usage note shows on hover
     await shots(page, "sso-user-menu")
     await page.keyboard.press("Escape")
 

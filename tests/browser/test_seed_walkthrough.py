@@ -161,7 +161,7 @@ async def test_the_seed_walkthrough_by_clicking(fresh_server, page: Page, shots)
     await shots(entra, "p05-initial-cycle-completed")
     # Step 6: View provisioning details shows the interval.
     await entra.get_by_text("View provisioning details").click()
-    await expect(entra.locator(".pdetails")).to_contain_text("PT40M")
+    await expect(entra.locator("[data-field=interval]")).to_have_text("40 minutes")
     await shots(entra, "p06a-provisioning-details")
     # Provision on demand: Miriam is not assigned, so she is skipped as out of scope...
     await entra.get_by_role("link", name="Provision on demand").click()
