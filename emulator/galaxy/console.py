@@ -4,8 +4,6 @@ back with a message (or re-renders with a clear error)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from aiohttp import web
 
 from emulator.galaxy import pages
@@ -48,9 +46,16 @@ def _admin(request: web.Request) -> dict:
     return session.data
 
 
-async def _go(request: web.Request, path: str, **query: str) -> web.Response:
-    suffix = f"?{urlencode(query)}" if query else ""
-    raise web.HTTPSeeOther(f"{pages._mount(request)}{path}{suffix}")
+# The notice the next page shows, kept in the signed-in session (not in the URL, where a crafted
+# link could make the console say anything).
+NOTICE = "notice"
+
+
+async def _go(request: web.Request, path: str, notice: str | None = None) -> web.Response:
+    """Redirect after a post (303), with a notice for the page it lands on."""
+    if notice:
+        _admin(request)[NOTICE] = notice
+    raise web.HTTPSeeOther(f"{pages._mount(request)}{path}")
 
 
 def _render(
@@ -63,7 +68,7 @@ def _render(
             "mount": pages._mount(request),
             "user": _admin(request),
             "section": section,
-            "notice": request.query.get("notice"),
+            "notice": _admin(request).pop(NOTICE, None),
             "error": None,
             **context,
         },

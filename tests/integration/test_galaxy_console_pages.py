@@ -39,3 +39,24 @@ async def test_users_page_in_hundreds_and_groups_shorten_member_names(start_emul
         assert "person009@contoso.test" in big and "and 5 more" in big and "person014" not in big
     finally:
         await browser.close()
+
+
+async def test_notices_come_from_the_session_not_the_url(start_emulator: StartEmulator) -> None:
+    emu = await start_emulator(scenario="demo")
+    browser = Browser(emu)
+    try:
+        await sign_in_as_accountadmin(browser, emu)
+        crafted = await browser.get("/galaxy/access/users?notice=Your+account+is+locked")
+        assert "Your account is locked" not in crafted.text
+        page = await browser.get("/galaxy/access/sso/scim")
+        token = page.doc.xpath("//input[@name='csrf_token']/@value")[0]
+        page = await browser.post("/galaxy/access/sso/scim/tokens", {"csrf_token": token})
+        tokens = page.doc.xpath("//tr[@data-token-id]/@data-token-id")
+        revoked = await browser.post(
+            "/galaxy/access/sso/scim/tokens/revoke", {"csrf_token": token, "id": tokens[0]}
+        )
+        assert "The token was revoked." in revoked.doc.xpath("//*[@role='status']")[0].text_content()
+        again = await browser.get("/galaxy/access/sso/scim")  # shown once
+        assert not again.doc.xpath("//*[@role='status']")
+    finally:
+        await browser.close()
