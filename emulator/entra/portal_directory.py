@@ -175,10 +175,12 @@ async def user_create(request: web.Request) -> web.StreamResponse:
     password = str(data.get("password", ""))
     if password:
         fields["passwordHash"] = hash_password(password)
+    # A password is never sent back to the browser, so a refused form says to type it again.
+    retype = " The password was not kept: type it again." if password else ""
     return await write_and_go(
         request,
         lambda: _directory(request).create_user(fields),
-        lambda exc: _new_user_page(request, values, error=f"The user was not created: {exc}"),
+        lambda exc: _new_user_page(request, values, error=f"The user was not created: {exc}{retype}"),
         lambda user: f"{_user_href(request, user['id'])}?done=user-created",
     )
 

@@ -112,6 +112,7 @@ async def test_refused_input_is_shown_with_what_was_typed_and_saves_nothing(port
     assert "already exists" in alert(page) and "not created" in alert(page)
     assert value(page, "displayName") == "Alice Two"
     assert page.doc.xpath("//input[@name='password']/@value") == []  # a password is never sent back
+    assert "type it again" in alert(page)  # ...so the refusal says so where it is read
     # A mail that is not an address, and a missing display name.
     page = await portal.post(
         "/users/new", {"displayName": "Carol", "userPrincipalName": "c@x.test", "mail": "c"}

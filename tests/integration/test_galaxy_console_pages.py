@@ -33,7 +33,9 @@ async def test_users_page_in_hundreds_and_groups_shorten_member_names(start_emul
         assert len(second.doc.xpath("//tr[@data-user]")) == 21
         searched = await browser.get("/galaxy/access/users?q=person11")
         assert len(searched.doc.xpath("//tr[@data-user]")) == 10
-        assert "match “person11”" in searched.doc.xpath("//*[@data-count]")[0].text_content()
+        assert "10 users match “person11”" in searched.doc.xpath("//*[@data-count]")[0].text_content()
+        one = await browser.get("/galaxy/access/users?q=person119")
+        assert "1 user matches “person119”" in one.doc.xpath("//*[@data-count]")[0].text_content()
         groups = await browser.get("/galaxy/access/groups")
         big = groups.doc.xpath("//tr[@data-group='Big']")[0].text_content()
         assert "person009@contoso.test" in big and "and 5 more" in big and "person014" not in big
