@@ -200,6 +200,15 @@ def _error_page(request: web.Request, error: AadstsError) -> web.Response:
     )
 
 
+def _portal_error_page(request: web.Request, exc: web.HTTPException) -> web.Response:
+    """An admin portal page that is not there (an object deleted meanwhile, a mistyped link):
+    said in the portal's own frame with its menus, not as a sign-in failure."""
+    mount = request.app[PAGE_STATE].mount
+    gone = exc.status == 404
+    context = {"mount": mount, "app": None, "section": None, "status": exc.status, "gone": gone}
+    return page(request, "portal_error.html", context, status=exc.status)
+
+
 def _post_page(
     request: web.Request, action: str, saml_response: bytes, relay_state: str | None
 ) -> web.Response:
@@ -631,6 +640,8 @@ async def entra_error_pages(request: web.Request, handler) -> web.StreamResponse
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
+        if request.path.startswith(f"{request.app[PAGE_STATE].mount}/portal"):
+            return _portal_error_page(request, exc)
         code, message = _HTTP_ERRORS.get(exc.status, (90023, exc.reason))
         return _error_page(request, AadstsError(code, message, status=exc.status))
     except Exception:
