@@ -88,6 +88,12 @@ async def test_settings_and_the_log_flyout(demo_server, page: Page, shots) -> No
     )
     await expect(flyout.get_by_role("tabpanel")).to_contain_text("userName")
     await shots(page, "log-flyout")
+    await page.keyboard.press("End")
+    await expect(flyout.get_by_role("tab", name="Summary")).to_be_focused()
     await page.keyboard.press("Escape")
     await expect(flyout).to_have_count(0)
+    # Back on the table, the row it was opened from has the focus.
+    await expect(
+        page.get_by_role("link", name=re.compile("^Details of create Patti Fernandez"))
+    ).to_be_focused()
     assert errors == [], errors

@@ -28,6 +28,8 @@
     tab.addEventListener("keydown", function (event) {
       var step = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
       if (step) select(tabs[(i + step + tabs.length) % tabs.length], true);
+      if (event.key === "Home") select(tabs[0], true);
+      if (event.key === "End") select(tabs[tabs.length - 1], true);
     });
   });
   if (tabs.length) select(tabs[0], false);
@@ -39,12 +41,25 @@
       d.querySelector("summary").focus();
     });
   });
-  // The log detail is a flyout over the table: focus goes to it, Escape closes it.
+  // A flyout opened over the page takes the focus (its alert or result is read first); the log
+  // detail, which holds nothing typed, also closes with Escape.
+  var flyout = document.querySelector(".flyout");
+  if (flyout) {
+    var first = flyout.querySelector("[role=alert], [data-tested]") || flyout.querySelector("[data-autofocus]") || tabs[0];
+    if (first) {
+      if (!first.matches("a, button, input, select, textarea, [tabindex]")) first.tabIndex = -1;
+      first.focus();
+    }
+  }
   var detail = document.querySelector("[data-log-detail]");
   if (detail) {
-    if (tabs.length) tabs[0].focus();
     document.addEventListener("keydown", function (event) {
       if (event.key === "Escape") detail.querySelector(".close").click();
     });
+  }
+  // Back from a flyout: the row it was opened from has the focus again.
+  if (location.hash) {
+    var row = document.getElementById(location.hash.slice(1));
+    if (row && !flyout) row.focus();
   }
 })();
