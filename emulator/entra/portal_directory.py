@@ -292,10 +292,15 @@ async def groups_list(request: web.Request) -> web.StreamResponse:
 
 
 def _new_group_page(
-    request: web.Request, values: dict, members: list[str], error: str | None = None
+    request: web.Request, values: dict, members: list[str], error: str | None = None, find: str = ""
 ) -> web.Response:
-    find = request.query.get("find", "")
-    users, total = matching(_directory(request).list_users(), find)
+    """New group. Its member search posts the whole form back (op=search), so what was typed and
+    the members already picked stay; picked members stay listed whatever the search."""
+    directory = _directory(request)
+    users, total = matching(directory.list_users(), find)
+    shown = {u["id"] for u in users}
+    picked = [u for m in members if m not in shown and (u := directory.find_user(m))]
+    users = picked + users
     context = _context(
         request,
         "dir-groups",
@@ -318,6 +323,8 @@ async def group_create(request: web.Request) -> web.StreamResponse:
     data = await request.post()
     values = _typed(data, GROUP_FORM_FIELDS)
     members = [str(m) for m in data.getall("members", [])]
+    if data.get("op") == "search":
+        return _new_group_page(request, values, members, find=str(data.get("find", "")).strip())
     fields = {key: value for key, value in values.items() if value}
     return await write_and_go(
         request,

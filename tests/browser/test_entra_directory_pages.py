@@ -189,3 +189,34 @@ async def test_group_create_add_and_remove_members(demo_server, page: Page, shot
     assert "Auditors EU" not in groups(url)
     await shots(page, "group-deleted")
     assert errors == [], errors
+
+
+async def test_new_group_members_from_two_searches(demo_server, page: Page, shots) -> None:
+    """The member search posts the form back: the name typed and the members picked stay."""
+    url = demo_server.url
+    errors = console_errors(page)
+    await page.goto(f"{url}/entra/portal/groups/new")
+    await page.get_by_label("Group name").fill("Platform")
+    await page.get_by_label("Search users").fill("Adele")
+    await page.get_by_label("Search users").press("Enter")
+    await page.get_by_label("Members").select_option(label="Adele Vance (AdeleV@contoso.onmicrosoft.com)")
+    await page.get_by_label("Search users").fill("Lee")
+    await page.get_by_role("button", name="Search", exact=True).click()
+    await expect(page.get_by_label("Group name")).to_have_value("Platform")
+    members = page.get_by_label("Members")
+    await members.locator("option", has_text="Lee Gu").click(modifiers=["Control"])
+    await shots(page, "two-searches")
+    selected = await members.evaluate("s => [...s.selectedOptions].map(o => o.text)")
+    assert sorted(selected) == [
+        "Adele Vance (AdeleV@contoso.onmicrosoft.com)",
+        "Lee Gu (LeeG@contoso.onmicrosoft.com)",
+    ]
+    await page.get_by_label("Group name").press("Enter")  # Enter in a field creates the group
+    await expect(page.get_by_role("status")).to_contain_text("created")
+    platform = groups(url)["Platform"]
+    upns = {u["id"]: n for n, u in users(url).items()}
+    assert sorted(upns[m] for m in platform["members"]) == [
+        "AdeleV@contoso.onmicrosoft.com",
+        "LeeG@contoso.onmicrosoft.com",
+    ]
+    assert errors == [], errors

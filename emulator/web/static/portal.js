@@ -33,6 +33,12 @@
     });
   });
   if (tabs.length) select(tabs[0], false);
+  // Enter in a form's own search field searches (the form's default button would submit it).
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || event.target.name !== "find" || !event.target.form) return;
+    var search = event.target.form.querySelector("[data-search-button]");
+    if (search) { event.preventDefault(); search.click(); }
+  });
   // Escape closes an open "Delete ...?" confirmation and gives focus back to its button.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
