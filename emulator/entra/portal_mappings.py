@@ -17,6 +17,7 @@ the typed row with the planner's own view of the source object.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -242,6 +243,38 @@ def _test(request: web.Request, app: dict, kind_name: str, mapping: dict, object
     return {"object": obj["displayName"], "objectId": obj["id"], "value": value, "target": built.target}
 
 
+FIELD_WORDS = {
+    "target": "Target attribute",
+    "source": "Source",
+    "sourceType": "Mapping type",
+    "matchingPrecedence": "Matching precedence",
+    "applyOn": "Apply this mapping",
+    "defaultValue": "Default value if null",
+}
+_WHERE = re.compile(
+    r"(?:user|group)Mappings(?:\[(\d+)\])?(?:\.(\w+))?|\b(" + "|".join(FIELD_WORDS) + r")\b(?=:)"
+)
+
+
+def _readable(message: str, row: int | None) -> str:
+    """The engine names fields as the JSON does (`userMappings[3].source: ...`); the page says
+    "this mapping (Source): ..." or "row 4", as a person reads the table."""
+
+    def words(match: re.Match[str]) -> str:
+        index, field, bare = match.groups()
+        if bare:
+            return FIELD_WORDS[bare]
+        if index is None:
+            where = "the mappings"
+        elif int(index) == row:
+            where = "this mapping"
+        else:
+            where = f"row {int(index) + 1}"
+        return f"{where} ({FIELD_WORDS.get(field, field)})" if field else where
+
+    return _WHERE.sub(words, message)
+
+
 def _named(docs: list[dict], name: str) -> dict | None:
     """The one object with this display name (case-blind), if exactly one has it."""
     found = [d for d in docs if (d.get("displayName") or "").casefold() == name.casefold()]
@@ -279,11 +312,11 @@ async def mapping_submit(request: web.Request) -> web.StreamResponse:
     form = _posted_form(data)
 
     def refused(exc: Exception) -> web.Response:
-        message = exc.message if isinstance(exc, MappingError) else str(exc)
-        field = f" ({exc.field})" if isinstance(exc, MappingError) else ""
+        message = f"{exc.field}: {exc.message}" if isinstance(exc, MappingError) else str(exc)
         verb = "Not tested" if data.get("op") == "test" else "Not saved"
+        row = len(rows) if index is None else index
         return _mapping_page(
-            request, app, editing=editing or "new", form=form, error=f"{verb}{field}: {message}"
+            request, app, editing=editing or "new", form=form, error=f"{verb}: {_readable(message, row)}"
         )
 
     try:
@@ -313,7 +346,9 @@ async def mapping_delete(request: web.Request) -> web.StreamResponse:
         request,
         app,
         rows,
-        lambda exc: _mapping_page(request, app, error=f"{removed['target']} was not deleted: {exc}"),
+        lambda exc: _mapping_page(
+            request, app, error=f"{removed['target']} was not deleted: {_readable(str(exc), None)}"
+        ),
         "deleted",
         (SettingsError,),
     )

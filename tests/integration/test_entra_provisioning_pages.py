@@ -96,7 +96,7 @@ async def test_a_bad_expression_is_refused_in_the_pane_and_nothing_is_saved(port
     fields = mapping_fields(type="expression", expression="Join(", target="displayName", index=str(index))
     page = await portal.post("/mappings/user", fields)
     assert page.status == 200 and "Not saved" in role_text(page, "alert")
-    assert "invalid expression" in role_text(page, "alert")
+    assert "this mapping (Source): invalid expression" in role_text(page, "alert")
     # What was typed stays in the pane.
     assert page.doc.xpath("//textarea[@name='expression']/text()") == ["Join("]
     assert (await portal.settings())["userMappings"] == before["userMappings"]
@@ -108,6 +108,7 @@ async def test_a_bad_expression_is_refused_in_the_pane_and_nothing_is_saved(port
     ):
         page = await portal.post("/mappings/user", {**bad, "index": ""})
         assert "Not saved" in role_text(page, "alert")
+        assert "Mappings[" not in role_text(page, "alert")  # said as the table reads, not as JSON
     assert (await portal.settings())["userMappings"] == before["userMappings"]
 
 
