@@ -60,7 +60,8 @@ APPLY_WORDS = {"always": "Always", "create": "Only during object creation", "upd
 DONE_WORDS = {
     "saved": "Attribute mapping saved. The next cycle is an initial cycle.",
     "deleted": "Attribute mapping deleted. The next cycle is an initial cycle.",
-    "enabled": "Saved.",
+    "on": "Saved: these objects are provisioned.",
+    "off": "Saved: these objects are no longer provisioned; those already in the app stay as they are.",
 }
 # Target attributes offered in the Edit attribute pane besides the ones already mapped: the
 # Galaxy profile's and the core schema's common paths (any valid path may be typed).
@@ -363,7 +364,9 @@ async def mapping_enabled(request: web.Request) -> web.StreamResponse:
         return _mapping_page(request, app, error="Choose Yes or No for Enabled.")
     _entra(request).engine.configure(app["id"], {kind.enabled_key: choice == "yes"})
     await _commit(request)
-    raise web.HTTPSeeOther(f"{_base(request, app)}/provisioning/mappings/{name}?done=enabled")
+    raise web.HTTPSeeOther(
+        f"{_base(request, app)}/provisioning/mappings/{name}?done={'on' if choice == 'yes' else 'off'}"
+    )
 
 
 def add_mapping_routes(app: web.Application) -> None:

@@ -22,6 +22,7 @@ from tests.helpers import ServerProcess
 
 APP = "Starburst Galaxy"
 MIRIAM = "Miriam Graham"  # in no group and not assigned in the demo scenario
+MIRIAM_OPTION = "Miriam Graham · MiriamG@contoso.onmicrosoft.com (User)"
 
 
 @pytest.fixture
@@ -167,6 +168,7 @@ async def test_the_seed_walkthrough_by_clicking(fresh_server, page: Page, shots)
     await entra.get_by_role("link", name="Provision on demand").click()
     await entra.get_by_label("Search users and groups").fill("Miriam")
     await entra.get_by_role("button", name="Search").click()
+    await entra.get_by_label("Selected user or group").select_option(label=MIRIAM_OPTION)
     await entra.get_by_role("button", name="Provision").click()
     result = entra.locator("[data-result]")
     await expect(result).to_contain_text("out of scope")
@@ -184,6 +186,7 @@ async def test_the_seed_walkthrough_by_clicking(fresh_server, page: Page, shots)
     await entra.get_by_role("link", name="Provision on demand").click()
     await entra.get_by_label("Search users and groups").fill("Miriam")
     await entra.get_by_role("button", name="Search").click()
+    await entra.get_by_label("Selected user or group").select_option(label=MIRIAM_OPTION)
     await entra.get_by_role("button", name="Provision").click()
     await expect(result).to_have_attribute("data-result", "success")
     steps = result.locator("ol[data-steps] > li")

@@ -133,7 +133,7 @@ async def test_add_a_constant_delete_a_row_and_disable_groups(portal: Portal) ->
     assert "matching attribute" in role_text(page, "alert")
 
     page = await portal.post("/mappings/group/enabled", {"enabled": "no"}, form_page="/mappings/group")
-    assert page.url.endswith("?done=enabled")
+    assert page.url.endswith("?done=off") and "no longer provisioned" in role_text(page, "status")
     assert (await portal.settings())["provisionGroups"] is False
     overview = await portal.open("?edit=1")
     assert "Provision Microsoft Entra ID Groups" in overview.text
