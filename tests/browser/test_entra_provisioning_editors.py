@@ -19,6 +19,11 @@ async def test_edit_a_mapping_into_an_expression(demo_server, page: Page, shots)
     errors = console_errors(page)
     provision(url)  # configured: the Mappings appear
     await open_app_page(page, url, "Provisioning")
+    # Keyboard: the first Tab stop skips the menus to the page's content.
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#main")).to_be_focused()
     await page.get_by_role("link", name="Edit provisioning").click()
     await page.get_by_role("link", name="Provision Microsoft Entra ID Users").click()
     await page.get_by_role("link", name="Edit displayName", exact=True).click()
