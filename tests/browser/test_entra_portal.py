@@ -173,7 +173,9 @@ async def test_users_and_groups_unassign_and_reassign(demo_server, page: Page, s
     await expect(rows.filter(has_text="Data Engineering")).to_contain_text("Group")
     await shots(page, "users-and-groups")
 
-    await page.get_by_role("button", name="Remove Patti Fernandez").click()
+    await page.get_by_label("Remove Patti Fernandez").click()  # Remove asks first, in place
+    await shots(page, "remove-confirm")
+    await patti.get_by_role("button", name="Yes, remove").click()
     await expect(page.get_by_role("status")).to_contain_text("Assignment removed")
     await expect(patti).to_have_count(0)
     assignments = control(url, "GET", "/entra/apps/Starburst%20Galaxy/assignments")["assignments"]
