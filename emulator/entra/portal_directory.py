@@ -177,6 +177,9 @@ async def user_create(request: web.Request) -> web.StreamResponse:
         fields["passwordHash"] = hash_password(password)
     # A password is never sent back to the browser, so a refused form says to type it again.
     retype = " The password was not kept: type it again." if password else ""
+    deleted = _directory(request).find_user(fields.get("userPrincipalName", ""))
+    if deleted is not None and deleted.get("deletedDateTime"):
+        retype = " That user is in Deleted users: restore it, or delete it permanently first." + retype
     return await write_and_go(
         request,
         lambda: _directory(request).create_user(fields),

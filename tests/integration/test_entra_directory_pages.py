@@ -239,3 +239,11 @@ async def test_a_big_tenant_pages_its_list_and_searches_its_pickers(portal: Port
     page = await portal.open(f"/groups/{group['id']}?find=user 129")
     options = page.doc.xpath("//select[@name='member']//option[@value!='']/text()")
     assert options == ["User 129 (user129@contoso.test)"]
+
+
+async def test_a_new_user_with_a_deleted_users_name_says_where_it_is(portal: Portal) -> None:
+    await portal.control.call("DELETE", f"/entra/users/{portal.alice['id']}")  # soft delete
+    page = await portal.post(
+        "/users/new", {"displayName": "Alice", "userPrincipalName": "alice@contoso.test"}
+    )
+    assert "already exists" in alert(page) and "Deleted users" in alert(page)
