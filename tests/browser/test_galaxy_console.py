@@ -51,6 +51,8 @@ async def test_console_walkthrough(demo_server, page: Page, shots) -> None:
     await page.get_by_role("link", name="Finish").click()
     await expect(page).to_have_url(f"{url}/galaxy/access/sso")
     await expect(page.locator("#reply-url")).to_contain_text("/galaxy/saml/acs")
+    await page.get_by_role("button", name="Copy the Reply URL").click()
+    await expect(page.get_by_role("button", name="Copy the Reply URL")).to_have_text("Copied")
     await shots(page, "single-sign-on")
     await page.goto(f"{url}/galaxy/access/sso/scim")
     await expect(page.locator("[data-new-token]")).to_have_count(0)  # shown once only
