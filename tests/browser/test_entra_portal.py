@@ -207,6 +207,9 @@ async def test_single_sign_on_page(demo_server, page: Page, shots) -> None:
     await open_app_page(page, url, "Single sign-on")
     await expect(page.get_by_role("heading", name="Basic SAML Configuration")).to_be_visible()
     await expect(page.locator("[data-claims]")).to_contain_text("user.userprincipalname")
+    copy = page.get_by_role("button", name="Copy the App Federation Metadata Url")
+    await copy.click()
+    await expect(copy).to_have_text("Copied")
     await shots(page, "single-sign-on")
 
     # Relay State, edited and saved.

@@ -1,4 +1,4 @@
-/* The Galaxy console's small behaviours, vendored (no CDN): copy buttons, the edit-row toggle,
+/* The consoles' small behaviours, vendored (no CDN): copy buttons, the edit-row toggle,
    closing ⋮ menus, and the live list of SCIM requests. */
 "use strict";
 (function () {
