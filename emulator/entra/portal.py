@@ -358,6 +358,16 @@ def _log_entry(request: web.Request, app: dict, entry_id: str) -> dict | None:
 USERS_DONE = {"assigned": "Assignment added.", "removed": "Assignment removed."}
 
 
+def principal_picker(request: web.Request, taken: set[str]) -> dict:
+    """A "User or group" picker's context: the users and groups not in `taken` that match the
+    page's `find` search, a picker's worth of each, and how many matched in all."""
+    directory = _entra(request).directory
+    find = request.query.get("find", "")
+    users, users_total = matching((u for u in directory.list_users() if u["id"] not in taken), find)
+    groups, groups_total = matching((g for g in directory.list_groups() if g["id"] not in taken), find)
+    return {"find": find, "users": users, "groups": groups, "total": users_total + groups_total}
+
+
 def _users_page(request: web.Request, app: dict, *, error: str | None = None) -> web.Response:
     """The Users and groups blade. A refused change is shown on the page with a 200, as the
     portal shows it in a notice: a 4xx document would also be an error in the browser console."""
@@ -383,10 +393,7 @@ def _users_page(request: web.Request, app: dict, *, error: str | None = None) ->
             }
         )
     rows.sort(key=lambda r: (r["type"], r["name"].lower()))
-    assigned = {r["id"] for r in rows}
-    find = request.query.get("find", "")
-    users, users_total = matching((u for u in directory.list_users() if u["id"] not in assigned), find)
-    groups, groups_total = matching((g for g in directory.list_groups() if g["id"] not in assigned), find)
+    picker = principal_picker(request, {r["id"] for r in rows})
     return page(
         request,
         "portal_users.html",
@@ -395,10 +402,7 @@ def _users_page(request: web.Request, app: dict, *, error: str | None = None) ->
             app,
             "users",
             rows=rows,
-            users=users,
-            groups=groups,
-            find=find,
-            total=users_total + groups_total,
+            **picker,
             roles=app.get("appRoles", []),
             error=error,
             done=USERS_DONE.get(request.query.get("done", "")),

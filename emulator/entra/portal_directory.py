@@ -36,7 +36,7 @@ from aiohttp import web
 
 from emulator.clock import format_instant, parse_instant
 from emulator.entra.directory import SOFT_DELETE_RETENTION, DirectoryError, EntraDirectory
-from emulator.entra.portal import _entra, _mount, _when, write_and_go
+from emulator.entra.portal import _entra, _mount, _when, principal_picker, write_and_go
 from emulator.hashing import hash_password
 from emulator.web.lists import by_name, matching, paged
 from emulator.web.templates import page
@@ -381,10 +381,7 @@ def _group_page(
         (_member_row(request, directory, m) for m in group["members"]),
         key=lambda r: (r["type"], r["name"].lower()),
     )
-    taken = {*group["members"], group["id"]}
-    find = request.query.get("find", "")
-    users, users_total = matching((u for u in directory.list_users() if u["id"] not in taken), find)
-    groups, groups_total = matching((g for g in directory.list_groups() if g["id"] not in taken), find)
+    picker = principal_picker(request, {*group["members"], group["id"]})
     return page(
         request,
         "portal_dir_group.html",
@@ -395,10 +392,7 @@ def _group_page(
             href=_group_href(request, group["id"]),
             values={key: group.get(key) or "" for key in GROUP_FORM_FIELDS} | (typed or {}),
             members=members,
-            find=find,
-            users=users,
-            groups=groups,
-            total=users_total + groups_total,
+            **picker,
             error=error,
         ),
     )
