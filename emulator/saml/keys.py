@@ -116,10 +116,6 @@ class SigningKeyPair:
             self._cryptography_key.append(_load_private_key(self.key_pem))
         return self._cryptography_key[0]
 
-    @property
-    def cert_pem(self) -> str:
-        return self.certificate.pem
-
     def __repr__(self) -> str:
         return f"SigningKeyPair(key_path={str(self.key_path)!r}, certificate={self.certificate!r})"
 
@@ -227,27 +223,8 @@ class SigningKeys:
 
     @property
     def certificate(self) -> SigningCertificate:
+        """The active certificate: its PEM, Base64, DER, thumbprint and dates."""
         return self.current.certificate
-
-    @property
-    def cert_pem(self) -> str:
-        return self.certificate.pem
-
-    @property
-    def cert_base64(self) -> str:
-        return self.certificate.base64
-
-    @property
-    def cert_der(self) -> bytes:
-        return self.certificate.der
-
-    @property
-    def thumbprint(self) -> str:
-        return self.certificate.thumbprint
-
-    @property
-    def not_after(self) -> datetime:
-        return self.certificate.not_after
 
     @property
     def xmlsec_key(self) -> xmlsec.Key:

@@ -61,7 +61,7 @@ def builtin_values(
         "{galaxy_entity_id}": lambda: sso.sp.entity_id,
         "{galaxy_reply_url}": lambda: sso.sp.reply_url,
         "{galaxy_relay_state}": lambda: sso.sp.relay_state,
-        "{entra_certificate}": lambda: entra.saml.keys.cert_pem,
+        "{entra_certificate}": lambda: entra.saml.keys.certificate.pem,
         "{entra_login_url}": lambda: entra.saml.sso_url(),
         "{entra_identifier}": lambda: entra.saml.issuer,
     }

@@ -236,7 +236,7 @@ def test_pysaml2_signs_with_rsa_sha256_and_the_metadata_certificate(world: World
     assert (
         signature.find(".//ds:DigestMethod", NS).get("Algorithm") == "http://www.w3.org/2001/04/xmlenc#sha256"
     )
-    assert signature.findtext(".//ds:X509Certificate", namespaces=NS) == world.idp_keys.cert_base64
+    assert signature.findtext(".//ds:X509Certificate", namespaces=NS) == world.idp_keys.certificate.base64
     assert root.find("ds:Signature", NS) is None  # the assertion only, as Entra by default
     # The standalone verifier agrees with the backend about pysaml2's output.
     verified = verify_element(xml, assertion.get("ID"), [world.idp_keys.certificate])
@@ -263,11 +263,16 @@ def test_sign_element_and_verify_element_round_trip_without_pysaml2(world: World
     signature = root.find("ds:Signature", NS)
     assert signature.prefix is None  # <Signature xmlns="...xmldsig#">, as Entra writes it
     assert signature.find(".//ds:Reference", NS).get("URI") == "#_2f6c0a1e-8d3b-4e5f-9a7b-1c2d3e4f5a6b"
-    assert signature.findtext(".//ds:X509Certificate", namespaces=NS) == keys.cert_base64
-    element = verify_element(signed, "_2f6c0a1e-8d3b-4e5f-9a7b-1c2d3e4f5a6b", [keys.cert_pem])
+    assert signature.findtext(".//ds:X509Certificate", namespaces=NS) == keys.certificate.base64
+    element = verify_element(signed, "_2f6c0a1e-8d3b-4e5f-9a7b-1c2d3e4f5a6b", [keys.certificate.pem])
     assert element.tag == _ASSERTION
     # Certificates may be given in any form a caller holds them in.
-    for cert in (keys.cert_der, keys.cert_base64, keys.certificate.certificate, keys.cert_pem.encode()):
+    for cert in (
+        keys.certificate.der,
+        keys.certificate.base64,
+        keys.certificate.certificate,
+        keys.certificate.pem.encode(),
+    ):
         verify_element(signed, "_2f6c0a1e-8d3b-4e5f-9a7b-1c2d3e4f5a6b", [cert], element_tag=_ASSERTION)
 
 

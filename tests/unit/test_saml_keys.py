@@ -64,7 +64,7 @@ def test_certificate_is_entra_like_and_valid_three_years_of_clock_time(keys: Sig
     assert cert.issuer == cert.subject  # self-signed
     cert.verify_directly_issued_by(cert)
     assert cert.not_valid_before_utc == START
-    assert cert.not_valid_after_utc == datetime(2029, 3, 2, 9, 30, tzinfo=UTC) == keys.not_after
+    assert cert.not_valid_after_utc == datetime(2029, 3, 2, 9, 30, tzinfo=UTC) == keys.certificate.not_after
     public = cert.public_key()
     assert isinstance(public, rsa.RSAPublicKey)
     assert public.key_size == 2048
@@ -82,15 +82,16 @@ def test_a_certificate_made_later_starts_at_the_clock_time_then(
 
 
 def test_certificate_forms_match_what_the_portal_and_metadata_show(keys: SigningKeys) -> None:
-    der = keys.cert_der
+    der = keys.certificate.der
     assert x509.load_der_x509_certificate(der) == keys.certificate.certificate
-    assert base64.b64decode(keys.cert_base64) == der  # metadata's <ds:X509Certificate>
-    assert "\n" not in keys.cert_base64
+    assert base64.b64decode(keys.certificate.base64) == der  # metadata's <ds:X509Certificate>
+    assert "\n" not in keys.certificate.base64
     assert (
-        x509.load_pem_x509_certificate(keys.cert_pem.encode()).public_bytes(serialization.Encoding.DER) == der
+        x509.load_pem_x509_certificate(keys.certificate.pem.encode()).public_bytes(serialization.Encoding.DER)
+        == der
     )  # the "Certificate (Base64)" download
-    assert keys.thumbprint == hashlib.sha1(der).hexdigest().upper()
-    assert len(keys.thumbprint) == 40
+    assert keys.certificate.thumbprint == hashlib.sha1(der).hexdigest().upper()
+    assert len(keys.certificate.thumbprint) == 40
 
 
 def test_keys_are_reused_across_loads_and_objects_are_cached(
@@ -102,7 +103,7 @@ def test_keys_are_reused_across_loads_and_objects_are_cached(
     # validated `cryptography` load, which only happens if that object is asked for.
     monkeypatch.setattr(keys_module, "_load_private_key", _refuse_full_key_load)
     again = SigningKeys(keys.folder, clock)
-    assert again.thumbprint == keys.thumbprint
+    assert again.certificate.thumbprint == keys.certificate.thumbprint
     assert again.current.key_pem == pair.key_pem
     assert again.current is again.current
 
@@ -131,16 +132,16 @@ def test_rotation_makes_a_new_pair_and_keeps_the_previous_certificate(
     assert (keys.folder / "signing.previous.crt").exists()
     assert not (keys.folder / "signing.previous.key").exists()  # nothing signs with the old pair
     reloaded = SigningKeys(keys.folder, clock)
-    assert reloaded.thumbprint == new.certificate.thumbprint
+    assert reloaded.certificate.thumbprint == new.certificate.thumbprint
     assert reloaded.previous is not None
     assert reloaded.previous.thumbprint == old.certificate.thumbprint
 
 
 def test_rotation_by_another_process_is_picked_up(keys: SigningKeys, clock: ManualClock) -> None:
-    before = keys.thumbprint
+    before = keys.certificate.thumbprint
     other = SigningKeys(keys.folder, clock)  # e.g. `scim-emulator saml rotate` while serving
     other.rotate()
-    assert keys.thumbprint == other.thumbprint != before
+    assert keys.certificate.thumbprint == other.certificate.thumbprint != before
     assert keys.previous is not None
     assert keys.previous.thumbprint == before
 
@@ -153,8 +154,9 @@ def test_rotation_after_another_process_rotated_keeps_what_was_on_disk(
     by_other = other.rotate().certificate.thumbprint
     keys.rotate()
     assert keys.previous is not None
-    assert keys.previous.thumbprint == by_other != keys.thumbprint
-    assert other.thumbprint == keys.thumbprint  # and the other process follows in turn
+    assert keys.previous.thumbprint == by_other != keys.certificate.thumbprint
+    # ...and the other process follows in turn.
+    assert other.certificate.thumbprint == keys.certificate.thumbprint
     assert first.certificate.thumbprint not in {c.thumbprint for c in keys.certificates()}
 
 
@@ -179,7 +181,7 @@ def test_a_missing_certificate_is_issued_again_for_the_existing_key(
 def test_a_key_file_left_readable_is_tightened_on_load(keys: SigningKeys, clock: ManualClock) -> None:
     path = keys.key_path
     path.chmod(0o644)
-    assert SigningKeys(keys.folder, clock).thumbprint == keys.thumbprint
+    assert SigningKeys(keys.folder, clock).certificate.thumbprint == keys.certificate.thumbprint
     assert mode_of(path) == 0o600
 
 
@@ -201,7 +203,7 @@ def test_the_keyring_keeps_one_folder_and_one_object_per_tenant(tmp_path: Path, 
     assert ring.for_tenant("11111111-2222-3333-4444-555555555555") is first
     second = ring.for_tenant("contoso")
     assert first.key_path == tmp_path / "saml" / "11111111-2222-3333-4444-555555555555" / "signing.key"
-    assert first.thumbprint != second.thumbprint
+    assert first.certificate.thumbprint != second.certificate.thumbprint
     for bad in ("", "..", "a/b", "../etc", ".hidden", "x" * 200):
         with pytest.raises(ValueError):
             ring.for_tenant(bad)
