@@ -111,17 +111,7 @@ def _row_form(row: dict) -> dict:
     }
 
 
-BLANK_ROW = {
-    "type": "direct",
-    "source": "",
-    "constant": "",
-    "expression": "",
-    "defaultValue": "",
-    "target": "",
-    "matching": False,
-    "precedence": "",
-    "applyOn": "always",
-}
+BLANK_ROW = _row_form({"sourceType": "direct", "source": "", "target": ""})  # Add New Mapping
 
 
 def _posted_form(data) -> dict:
@@ -186,8 +176,10 @@ def _mapping_page(
     if editing is not None and form is None:
         index = _index(editing, rows)
         form = BLANK_ROW if index is None else _row_form(rows[index])
-    directory = _entra(request).directory
-    objects, _ = matching(directory.list_users() if name == "user" else directory.list_groups(), "")
+    objects: list[dict] = []  # the tester's suggestions, only when the pane is open
+    if editing is not None:
+        directory = _entra(request).directory
+        objects, _ = matching(directory.list_users() if name == "user" else directory.list_groups(), "")
     targets = sorted({*COMMON_TARGETS[name], *(r["target"] for r in rows)})
     return page(
         request,
