@@ -205,12 +205,7 @@ def _scim_view(
         request,
         "scim.html",
         "sso",
-        {
-            "scim_url": scim_url,
-            "tokens": tokens,
-            "new_token": new_token,
-            "error": error,
-        },
+        {"scim_url": scim_url, "tokens": tokens, "new_token": new_token, "error": error},
         status=status,
     )
 
